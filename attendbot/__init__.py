@@ -1,0 +1,3 @@
+"""attendbot: daily attendance reconciliation for Intensive Outpatient Programs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from attendbot.cli import main
+
+raise SystemExit(main())

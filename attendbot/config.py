@@ -1,0 +1,366 @@
+"""Load and validate ``attendbot.toml`` and ``payers.toml``.
+
+Both files are validated in full before anything runs: an unknown key, a wrong
+type or an impossible value raises :class:`ConfigError` naming the file, the key
+and the problem (the CLI turns it into exit status 2). ``attendbot check`` runs
+exactly this code.
+
+Payer rules are layered like pdfplumber's table settings: a code section inside
+a payer overrides that payer, a payer section overrides ``[defaults]``, and
+``[defaults]`` overrides the built-in values below. :meth:`PayerBook.policy`
+resolves a charge's payer name once into a flat :class:`Policy`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from attendbot.errors import ConfigError
+from attendbot.readers.columns import FIELDS_BY_KIND
+
+DEFAULT_CONFIG = Path("config/attendbot.toml")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f"must be a 24-hour time like '15:30', not {value!r}")
+    return value
+
+
+# --- attendbot.toml ---------------------------------------------------------------
+
+
+class ProgramSection(_Section):
+    name: str = "IOP program"
+    timezone: str = "America/Chicago"
+    run_at: str = "15:30"
+    close_of_business: str = "17:00"
+    business_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    holidays: str = "US"
+    closed_days: list[Annotated[dt.date, Field(strict=False)]] = Field(default_factory=list)
+
+    _check_times = field_validator("run_at", "close_of_business")(_hhmm)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'America/Chicago')") from None
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value:
+            import holidays
+
+            if value.upper() not in holidays.list_supported_countries():
+                raise ValueError(f"no public-holiday calendar for country code {value!r}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _run_before_close(self) -> "ProgramSection":
+        if self.run_at >= self.close_of_business:
+            raise ValueError(f"run_at {self.run_at} must be before close_of_business {self.close_of_business}")
+        return self
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class PathsSection(_Section):
+    inbox: str = "inbox"
+    db: str = "var/attendbot.db"
+    audit_dir: str = "audit"
+
+
+class SlackSection(_Section):
+    api_url: str = ""
+    billing_channel: str = ""
+    facilitator_channel: str = ""
+    patient_identity: Literal["none", "initials", "full"] = "none"
+    facilitators: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://", value):
+            raise ValueError(f"must be an http(s) URL, not {value!r}")
+        return value
+
+
+class MainFile(_Section):
+    program: ProgramSection = Field(default_factory=ProgramSection)
+    paths: PathsSection = Field(default_factory=PathsSection)
+    slack: SlackSection = Field(default_factory=SlackSection)
+    columns: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, dict[str, list[str]]]) -> dict:
+        for kind, mapping in value.items():
+            if kind not in FIELDS_BY_KIND:
+                raise ValueError(f"unknown input kind {kind!r} (one of: {', '.join(FIELDS_BY_KIND)})")
+            names = {f.name for f in FIELDS_BY_KIND[kind]}
+            for name in mapping:
+                if name not in names:
+                    raise ValueError(f"[columns.{kind}] has unknown field {name!r} (one of: {', '.join(sorted(names))})")
+        return value
+
+
+# --- payers.toml ------------------------------------------------------------------
+
+
+class CodeSection(_Section):
+    unit: Literal["day", "session", "time"] | None = None
+    min_minutes: Annotated[int, Field(ge=0)] | None = None
+    unit_minutes: Annotated[int, Field(gt=0)] | None = None
+    unit_rounding: Literal["8-minute", "full"] | None = None
+    max_units_per_day: Annotated[int, Field(gt=0)] | None = None
+
+
+class RepeatNoShow(_Section):
+    count: Annotated[int, Field(gt=0)]
+    days: Annotated[int, Field(gt=0)]
+
+
+class RuleSection(_Section):
+    """Every payer rule; unset (None) means 'inherit from the layer below'."""
+
+    max_group_size: Annotated[int, Field(gt=0)] | None = None
+    telehealth_modifiers: list[str] | None = None
+    audio_modifiers: list[str] | None = None
+    telehealth_pos: list[str] | None = None
+    no_show: Literal["not_billable", "fee"] | None = None
+    no_show_fee: Annotated[float, Field(ge=0)] | None = None
+    same_day_exclusive: list[Annotated[list[str], Field(min_length=2)]] | None = None
+    require_signed_note: bool | None = None
+    require_signature: bool | None = None
+    requires_auth: bool | None = None
+    weekly_min_hours: Annotated[float, Field(ge=0)] | None = None
+    repeat_no_show: RepeatNoShow | None = None
+    review_reminder_business_days: Annotated[int, Field(ge=0)] | None = None
+    codes: dict[str, CodeSection] = Field(default_factory=dict)
+
+
+PayerKind = Literal["medicaid", "medicare", "commercial", "self_pay"]
+
+
+class PayerSection(RuleSection):
+    kind: PayerKind = "commercial"
+    match: list[str] = Field(default_factory=list)
+
+
+class PayersFile(_Section):
+    defaults: RuleSection = Field(default_factory=RuleSection)
+    payers: dict[str, PayerSection] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """A code's duration rule, resolved for one payer."""
+
+    code: str
+    unit: str  # day | session | time
+    min_minutes: int = 0
+    unit_minutes: int | None = None
+    unit_rounding: str = "8-minute"
+    max_units_per_day: int | None = None
+
+    @property
+    def needs_minutes(self) -> bool:
+        return self.unit == "time" or self.min_minutes > 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every rule for one payer, flat: what reconciliation reads. Built-in values are the spec's."""
+
+    section: str | None  # the payers.toml section that matched; None: defaults only
+    kind: str = "commercial"
+    max_group_size: int = 12
+    telehealth_modifiers: tuple[str, ...] = ("95",)
+    audio_modifiers: tuple[str, ...] = ("93",)
+    telehealth_pos: tuple[str, ...] = ("02", "10")
+    no_show: str = "not_billable"
+    no_show_fee: float = 0.0
+    same_day_exclusive: tuple[tuple[str, ...], ...] = ()
+    require_signed_note: bool = True
+    require_signature: bool = True
+    requires_auth: bool = False
+    weekly_min_hours: float = 9
+    repeat_no_show: tuple[int, int] = (3, 14)
+    review_reminder_business_days: int = 3
+    codes: dict[str, CodeRule] = field(default_factory=dict, compare=False, hash=False)
+
+    def code_rule(self, code: str) -> CodeRule | None:
+        """The duration rule for a code; None when neither the payer nor the defaults name it."""
+        return self.codes.get(code.upper())
+
+
+def _layer(base: Policy, section: RuleSection) -> Policy:
+    """``base`` with every rule the section sets."""
+    changes: dict[str, Any] = {}
+    for f in fields(Policy):
+        value = getattr(section, f.name, None)
+        if value is None or f.name in ("codes", "section", "kind"):
+            continue
+        if isinstance(value, RepeatNoShow):
+            value = (value.count, value.days)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        changes[f.name] = value
+    return replace(base, **changes)
+
+
+class PayerBook:
+    """Resolves a payer name as written in an export into its :class:`Policy`."""
+
+    def __init__(self, payers: PayersFile, source: str = "payers.toml"):
+        self.file = payers
+        self.source = source
+        self.default = self._resolve(None, None)
+        self.sections = {name: self._resolve(name, sec) for name, sec in payers.payers.items()}
+
+    def _resolve(self, name: str | None, section: PayerSection | None) -> Policy:
+        policy = _layer(Policy(section=name), self.file.defaults)
+        if section is not None:
+            policy = replace(_layer(policy, section), kind=section.kind)
+        codes: dict[str, CodeRule] = {}
+        names = {c.upper() for c in self.file.defaults.codes} | {c.upper() for c in (section.codes if section else {})}
+        for code in sorted(names):
+            merged: dict[str, Any] = {}
+            for layer in (self.file.defaults.codes, section.codes if section else {}):
+                for key, sec in layer.items():
+                    if key.upper() == code:
+                        merged.update(sec.model_dump(exclude_none=True))
+            where = f"payers.{name}.codes.{code}" if section and code in {c.upper() for c in section.codes} else f"defaults.codes.{code}"
+            if "unit" not in merged:
+                raise ConfigError(self.source, f"{where}.unit", "is required (day, session or time)")
+            if merged["unit"] == "time" and not merged.get("unit_minutes"):
+                raise ConfigError(self.source, f"{where}.unit_minutes", "is required when unit = \"time\"")
+            codes[code] = CodeRule(code=code, **merged)
+        policy = replace(policy, codes=codes)
+        if policy.kind == "medicaid" and policy.no_show == "fee":
+            raise ConfigError(self.source, f"payers.{name}.no_show", "a no-show fee is never allowed for kind = \"medicaid\"")
+        return policy
+
+    @lru_cache(maxsize=None)
+    def policy(self, payer_name: str) -> Policy:
+        """The first section (in file order) one of whose ``match`` strings occurs in the name,
+        or whose own name does; else the defaults (``section`` is then None)."""
+        low = (payer_name or "").lower()
+        for name, sec in self.file.payers.items():
+            needles = [m.lower() for m in sec.match] or [name.lower()]
+            if any(n and n in low for n in needles):
+                return self.sections[name]
+        return self.default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration, with paths resolved and command-line overrides applied."""
+
+    main: MainFile
+    payers: PayerBook
+    config_path: Path
+    inbox: Path
+    db: Path
+    audit_dir: Path
+
+    @property
+    def program(self) -> ProgramSection:
+        return self.main.program
+
+    @property
+    def slack(self) -> SlackSection:
+        return self.main.slack
+
+    @cached_property
+    def slack_token(self) -> str:
+        return os.environ.get("SLACK_BOT_TOKEN", "").strip()
+
+    def columns(self, kind: str) -> dict[str, list[str]]:
+        return self.main.columns.get(kind, {})
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot be read: {exc.strerror}") from None
+
+
+def _validate(model: type[BaseModel], data: dict, source: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or None
+        if err["type"] == "extra_forbidden":
+            problem = "unknown key"
+        else:
+            problem = err["msg"].removeprefix("Value error, ")
+            if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):
+                problem += f" (got {err['input']!r})"
+        raise ConfigError(source, key, problem) from None
+
+
+def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = None,
+         db: str | None = None, audit_dir: str | None = None, base: Path | None = None) -> Settings:
+    """Load both files; ``payers.toml`` sits beside ``attendbot.toml``.
+
+    Raises:
+        ConfigError: the file, key and problem of the first thing that is wrong.
+    """
+    base = base or Path.cwd()
+    path = Path(config_path) if config_path else DEFAULT_CONFIG
+    if not path.is_absolute():
+        path = base / path
+    main = _validate(MainFile, _read_toml(path), _shown(path, base))
+    payers_path = path.parent / "payers.toml"
+    payers_raw = _read_toml(payers_path) if payers_path.exists() else {}
+    book = PayerBook(_validate(PayersFile, payers_raw, _shown(payers_path, base)), _shown(payers_path, base))
+
+    def resolve(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+
+    return Settings(
+        main=main, payers=book, config_path=path,
+        inbox=resolve(inbox or main.paths.inbox),
+        db=resolve(db or main.paths.db),
+        audit_dir=resolve(audit_dir or main.paths.audit_dir),
+    )
+
+
+def _shown(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)

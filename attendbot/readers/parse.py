@@ -1,0 +1,253 @@
+"""Pure parsers for the values real exports contain: dates, times, ids, words.
+
+Each returns the parsed value, or None for a blank cell, and raises ValueError
+with a short reason for a value it cannot understand. Readers turn the error into
+a row-level problem with evidence; nothing here knows about files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from attendbot.model import Modality, NoteStatus, Status
+
+# Excel's day zero for serial dates (the 1900 leap-year bug makes it Dec 30, 1899).
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+_DATE_FORMATS = (
+    "%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d", "%Y/%m/%d", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y",
+    "%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%b %d %Y", "%B %d %Y", "%a %b %d %Y",
+    "%A %B %d %Y", "%Y%m%d",
+)
+_TIME_FORMATS = ("%I:%M %p", "%I:%M:%S %p", "%I %p", "%H:%M", "%H:%M:%S", "%I:%M%p", "%I%p")
+_DATE_TIME_SPLIT = re.compile(r"^(.*?\d{2,4})[ T]+(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)$")
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(value: object) -> str | None:
+    """A cell as text, as written: ``90853.0`` stored by Excel comes back as ``90853``."""
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value).strip()
+
+
+def parse_date(value: object) -> dt.date | None:
+    """``11/24/2026``, ``2026-11-24``, ``24-Nov-2026``, ``Nov 24, 2026``, Excel cells and serials."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20000 < value < 80000:  # an Excel serial date (1954..2119)
+            return (_EXCEL_EPOCH + dt.timedelta(days=int(value))).date()
+        raise ValueError(f"{value!r} is not a date")
+    s = re.sub(r"\s+", " ", str(value).strip().replace(",", " ")).strip()
+    m = _DATE_TIME_SPLIT.match(s)
+    if m and ":" in s:
+        s = m.group(1)
+    elif "T" in s and re.match(r"^\d{4}-\d{2}-\d{2}T", s):
+        s = s[:10]
+    if re.fullmatch(r"\d{5}(\.\d+)?", s):
+        return parse_date(float(s))
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{str(value)[:40]!r} is not a date")
+
+
+def parse_time(value: object) -> dt.time | None:
+    """``9:00 AM``, ``09:00``, ``0900``, ``9am``, ``14:30:00``, Excel time cells and fractions."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.time().replace(second=0, microsecond=0)
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0)
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds() / 86400
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 0 <= value < 1:  # Excel stores a time of day as a fraction of a day
+            minutes = round(value * 24 * 60)
+            return dt.time(minutes // 60 % 24, minutes % 60)
+        if isinstance(value, int) or float(value).is_integer():
+            value = f"{int(value):04d}" if 0 <= value <= 2359 else str(value)
+        else:
+            raise ValueError(f"{value!r} is not a time of day")
+    s = str(value).strip().upper().replace(".", "")
+    s = re.sub(r"\s+", " ", s)
+    m = re.search(r"(\d{1,2}:\d{2}(?::\d{2})?\s*[AP]M?|\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}\s*[AP]M)\s*$", s)
+    if m and not re.fullmatch(r"\d{3,4}", s):
+        s = m.group(1)
+    s = re.sub(r"([AP])$", r"\1M", s)
+    s = re.sub(r"(\d)([AP]M)$", r"\1 \2", s)
+    if re.fullmatch(r"\d{3,4}", s):  # military: 0900, 930, 1445
+        hours, minutes = int(s[:-2]), int(s[-2:])
+        if hours < 24 and minutes < 60:
+            return dt.time(hours, minutes)
+        raise ValueError(f"{str(value)[:40]!r} is not a time of day")
+    for fmt in _TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(s, fmt).time()
+        except ValueError:
+            continue
+    raise ValueError(f"{str(value)[:40]!r} is not a time of day")
+
+
+_RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|to|until)\s*", re.IGNORECASE)
+
+
+def parse_time_range(value: object) -> tuple[dt.time | None, dt.time | None]:
+    """``9:00 AM - 12:00 PM`` (or ``9-12pm``: a bare start takes the end's AM/PM when that fits)."""
+    if is_blank(value):
+        return None, None
+    parts = [p for p in _RANGE_SPLIT.split(str(value).strip(), maxsplit=1) if p]
+    if len(parts) != 2:
+        raise ValueError(f"{str(value)[:40]!r} is not a time range like '9:00 AM - 12:00 PM'")
+    start_text, end_text = parts
+    end = parse_time(end_text)
+    suffix = re.search(r"([AaPp]\.?[Mm]\.?)\s*$", end_text)
+    if suffix and not re.search(r"[AaPp]\.?[Mm]", start_text):
+        candidate = parse_time(f"{start_text} {suffix.group(1)}")
+        start = candidate if candidate <= end else parse_time(f"{start_text} AM")
+    else:
+        start = parse_time(start_text)
+    return start, end
+
+
+def parse_units(value: object) -> int:
+    if is_blank(value):
+        raise ValueError("units are blank")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{str(value)[:20]!r} is not a number of units") from None
+    if not number.is_integer() or number < 0:
+        raise ValueError(f"{value!r} is not a whole number of units")
+    return int(number)
+
+
+def parse_amount(value: object) -> float | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    s = str(value).strip().replace("$", "").replace(",", "")
+    negative = s.startswith("(") and s.endswith(")")
+    try:
+        number = float(s.strip("()"))
+    except ValueError:
+        raise ValueError(f"{str(value)[:20]!r} is not an amount") from None
+    return -number if negative else number
+
+
+def parse_modifiers(*values: object) -> tuple[str, ...]:
+    """``'95, GT'``, ``'95 GT'``, ``'95/GT'`` or one value per Modifier column."""
+    out: list[str] = []
+    for value in values:
+        t = text(value)
+        if t:
+            out.extend(m.upper() for m in re.split(r"[\s,;/|]+", t) if m)
+    return tuple(dict.fromkeys(out))
+
+
+def words(value: object) -> str:
+    """Lower-case ASCII words separated by single spaces: ``'No-Show!'`` -> ``'no show'``."""
+    s = unicodedata.normalize("NFKD", str(value or ""))
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", s))
+
+
+_STATUS = {
+    "present": Status.PRESENT, "attended": Status.PRESENT, "late": Status.PRESENT,
+    "left early": Status.PRESENT, "arrived late": Status.PRESENT, "checked in": Status.PRESENT,
+    "checked out": Status.PRESENT, "completed": Status.PRESENT, "p": Status.PRESENT,
+    "absent": Status.NO_SHOW, "no show": Status.NO_SHOW, "noshow": Status.NO_SHOW,
+    "ns": Status.NO_SHOW, "dna": Status.NO_SHOW, "did not attend": Status.NO_SHOW, "a": Status.NO_SHOW,
+    "late cancel": Status.CANCELLED, "late cancellation": Status.CANCELLED, "cancelled": Status.CANCELLED,
+    "canceled": Status.CANCELLED, "excused": Status.CANCELLED, "lc": Status.CANCELLED,
+    "cancelled late": Status.CANCELLED, "canceled late": Status.CANCELLED,
+}
+
+
+def parse_status(value: object) -> Status:
+    """An attendance status word -> present, no-show or cancellation.
+
+    The spec files every cancellation word (``Late Cancel``, ``Cancelled``, ``Excused``)
+    under cancellation; a charged patient who cancelled is logged as ``LATE_CANCEL``
+    because the charge for the day still stood when they cancelled.
+    """
+    w = words(value)
+    if w not in _STATUS:
+        raise ValueError(f"{str(value)[:30]!r} is not an attendance status")
+    return _STATUS[w]
+
+
+def is_status_word(value: object) -> bool:
+    return words(value) in _STATUS
+
+
+_NOTE = {
+    "signed": NoteStatus.SIGNED, "final": NoteStatus.SIGNED, "finalized": NoteStatus.SIGNED,
+    "locked": NoteStatus.SIGNED, "completed": NoteStatus.SIGNED, "complete": NoteStatus.SIGNED,
+    "co signed": NoteStatus.SIGNED, "cosigned": NoteStatus.SIGNED, "approved": NoteStatus.SIGNED,
+    "draft": NoteStatus.UNSIGNED, "unsigned": NoteStatus.UNSIGNED, "pending": NoteStatus.UNSIGNED,
+    "in progress": NoteStatus.UNSIGNED, "not started": NoteStatus.UNSIGNED, "open": NoteStatus.UNSIGNED,
+    "incomplete": NoteStatus.UNSIGNED, "missing": NoteStatus.UNSIGNED, "": NoteStatus.UNSIGNED,
+}
+
+
+def parse_note_status(value: object) -> NoteStatus:
+    """A blank note status in an export that has the column means no signed note."""
+    w = words(value)
+    if w not in _NOTE:
+        raise ValueError(f"{str(value)[:30]!r} is not a note status")
+    return _NOTE[w]
+
+
+def parse_modality(value: object) -> Modality | None:
+    w = words(value)
+    if not w:
+        return None
+    if any(k in w for k in ("phone", "audio", "telephone", "telephonic")):
+        return Modality.AUDIO
+    if any(k in w for k in ("video", "tele", "virtual", "zoom", "online", "remote")):
+        return Modality.VIDEO
+    if any(k in w for k in ("person", "office", "clinic", "onsite", "on site", "facility", "face")):
+        return Modality.IN_PERSON
+    raise ValueError(f"{str(value)[:30]!r} is not a modality (in person, video or phone)")
+
+
+_NO_SIGNATURE = {"", "absent", "refused", "n a", "na"}
+
+
+def xlsx_signed(value: object) -> bool:
+    """A typed or pasted signature counts unless it is blank, ``absent``, ``refused`` or ``n/a``."""
+    return words(value) not in _NO_SIGNATURE
+
+
+def npi_valid(npi: str | None) -> bool:
+    """Ten digits passing the Luhn check over the ``80840`` prefix plus the NPI."""
+    if not npi or not re.fullmatch(r"\d{10}", npi):
+        return False
+    digits = [int(d) for d in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
