@@ -92,6 +92,7 @@ class PathsSection(_Section):
     inbox: str = "inbox"
     db: str = "var/attendbot.db"
     audit_dir: str = "audit"
+    settle_seconds: Annotated[float, Field(ge=0)] = 5.0  # a file changed more recently waits for the next run
 
 
 class SlackSection(_Section):

@@ -182,7 +182,7 @@ class Gap:
 class ChargeResult:
     charge: Charge
     gaps: list[Gap]
-    supported_units: int
+    supported_units: int | None  # None: unknown until the missing times are recorded
     session_label: str
     no_show_fee: float | None = None
 

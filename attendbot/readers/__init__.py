@@ -1,0 +1,63 @@
+"""Readers, one per input kind, and the rule that picks one for a file.
+
+Every reader is asked; exactly one must claim a file. None: the file is ignored
+with a reason. Two: the file is ambiguous, which is reported, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from attendbot.errors import UnreadableFile
+from attendbot.readers.base import Reader
+from attendbot.readers.source import SourceFile
+
+ColumnsFor = Callable[[str], Mapping[str, Sequence[str]]]
+
+
+def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
+    """The readers, in a fixed order; ``columns(kind)`` gives the config's extra column names."""
+    from attendbot.readers.charges import ChargeReader
+    from attendbot.readers.ehr import EhrAttendanceReader
+    from attendbot.readers.signin_pdf import SigninPdfReader
+    from attendbot.readers.signin_xlsx import SigninXlsxReader
+
+    return (
+        ChargeReader(columns("charges")),
+        EhrAttendanceReader(columns("ehr_attendance")),
+        SigninXlsxReader(),
+        SigninPdfReader(),
+    )
+
+
+class Ambiguous(Exception):
+    def __init__(self, readers: list[Reader]):
+        self.readers = readers
+        super().__init__("claimed by " + " and ".join(r.kind for r in readers))
+
+
+def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
+    """The one reader that claims ``src``; None when no reader does (see :func:`why_ignored`).
+
+    Raises:
+        UnreadableFile: the file cannot be read at all (empty, damaged, encrypted).
+        Ambiguous: more than one reader claims it.
+    """
+    if src.format == "empty":
+        raise UnreadableFile("the file is empty (zero bytes)")
+    if src.format == "zip":
+        raise UnreadableFile("a damaged XLSX workbook, or a ZIP archive that is not one")
+    claims = [r for r in readers if r.identify(src)]
+    if len(claims) > 1:
+        raise Ambiguous(claims)
+    return claims[0] if claims else None
+
+
+def why_ignored(src: SourceFile) -> str:
+    """Why no reader claimed a file, in words an administrator can act on."""
+    if src.format == "pdf":
+        return "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
+    if src.format in ("text", "xlsx"):
+        return ("no header row naming a charge export's or an EHR attendance export's required columns, "
+                "and no sign-in sheet layout; map other column names in [columns.*] of attendbot.toml")
+    return "not a PDF, XLSX or CSV file"

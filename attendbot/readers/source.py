@@ -93,6 +93,16 @@ class SourceFile:
         except Exception as exc:
             raise UnreadableFile(f"damaged worksheet {sheet.title!r}: {type(exc).__name__}: {str(exc)[:120]}") from exc
 
+    @cached_property
+    def tables(self) -> list[tuple[str | None, list[tuple[Any, ...]]]]:
+        """Every table in the file, read once: ``(sheet title, rows)`` per worksheet of an
+        XLSX, or ``(None, rows)`` for a CSV. Anything else has no tables."""
+        if self.format in ("xlsx", "ole"):
+            return [(ws.title, list(self.sheet_rows(ws))) for ws in self.workbook.worksheets]
+        if self.format == "text":
+            return [(None, [tuple(r) for r in self.csv_rows])]
+        return []
+
     # --- CSV ----------------------------------------------------------------------
 
     @cached_property

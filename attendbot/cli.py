@@ -1,0 +1,108 @@
+"""``attendbot run | serve | demo | check``.
+
+Exit status: 0 the day was reconciled (gaps or not); 2 bad configuration or
+arguments; 1 anything else that stopped the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from attendbot import __version__, config
+from attendbot.errors import AttendbotError, ConfigError
+
+log = logging.getLogger("attendbot")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 for bad arguments, as the spec wants
+        self.print_usage(sys.stderr)
+        self.exit(2, f"attendbot: {message}\n")
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-24") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="attendbot", description="Daily attendance reconciliation for IOP programs.")
+    parser.add_argument("--version", action="version", version=f"attendbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="reconcile one business day",
+                         description="Reconcile one business day (default: today in the program's time zone).")
+    run.add_argument("--date", type=_date, help="the day to reconcile, YYYY-MM-DD")
+    run.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
+    run.add_argument("--inbox", help="the inbox folder (overrides [paths] inbox)")
+    run.add_argument("--db", help="the ledger file (overrides [paths] db)")
+    run.add_argument("--audit-dir", help="where audit workbooks go (overrides [paths] audit_dir)")
+    run.add_argument("--dry-run", action="store_true", help="post nothing to Slack; print what would be sent")
+    run.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout")
+
+    check = sub.add_parser("check", help="validate config and inbox; change nothing",
+                           description="Validate the configuration and list what the inbox holds. Changes nothing.")
+    check.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
+
+    demo = sub.add_parser("demo", help="build a sample program and run it",
+                          description="Write a sample program (config and a day's inbox) into a folder and run it. "
+                                      "Needs no configuration and no network.")
+    demo.add_argument("--dir", default="attendbot-demo", help="folder to create (default: ./attendbot-demo)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="attendbot: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"attendbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except AttendbotError as exc:
+        print(f"attendbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("attendbot: interrupted", file=sys.stderr)
+        return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from attendbot.runner import run_once
+
+    settings = config.load(args.config, inbox=args.inbox, db=args.db, audit_dir=args.audit_dir)
+    day = args.date or dt.datetime.now(settings.program.tz).date()
+    out = sys.stderr if args.json else sys.stdout
+    outcome = run_once(settings, day, dry_run=args.dry_run, out=out)
+    if args.json:
+        from attendbot.outputs.report import json_document
+
+        json.dump(json_document(outcome), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from attendbot.runner import check
+
+    settings = config.load(args.config)
+    print(check(settings))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from attendbot.demo import run_demo
+
+    return run_demo(Path(args.dir), out=sys.stdout)
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo}

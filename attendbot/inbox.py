@@ -1,0 +1,64 @@
+"""The inbox: which files to look at, which to leave for later, and quarantine.
+
+Files are dropped flat or in one sub-folder per day. Files that were read stay
+where they were dropped (a re-run finds them again and recognises them by
+SHA-256); a file that cannot be read is moved to ``quarantine/`` beside the inbox
+with a ``.why.txt`` note next to it. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Never inbox files: notes, editor and sync droppings, partial downloads.
+IGNORE = ("README*", ".*", "~$*", "*.tmp", "*.part", "*.crdownload", "*.download", "*.why.txt",
+          "Thumbs.db", "desktop.ini")
+
+
+def candidates(inbox: Path) -> Iterator[Path]:
+    """Files in the inbox and its day sub-folders, in a stable order."""
+    if not inbox.is_dir():
+        return
+    for entry in sorted(inbox.iterdir()):
+        if any(fnmatch.fnmatch(entry.name, pattern) for pattern in IGNORE):
+            continue
+        if entry.is_dir():
+            for sub in sorted(entry.iterdir()):
+                if sub.is_file() and not sub.is_symlink() and \
+                        not any(fnmatch.fnmatch(sub.name, pattern) for pattern in IGNORE):
+                    yield sub
+        elif entry.is_file() and not entry.is_symlink():
+            yield entry
+
+
+def still_changing(path: Path, settle_seconds: float, now: float | None = None) -> bool:
+    """True when the file was modified within the last ``settle_seconds``: it may be half-written."""
+    if settle_seconds <= 0:
+        return False
+    return (now or time.time()) - path.stat().st_mtime < settle_seconds
+
+
+def quarantine(path: Path, inbox: Path, reason: str, day: dt.date) -> Path:
+    """Move an unreadable file to ``<inbox>/../quarantine/<day>/`` with a note of why. Never overwrites."""
+    folder = inbox.parent / "quarantine" / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder.parent, 0o700)
+    target = folder / path.name
+    n = 1
+    while target.exists() or target.with_name(target.name + ".why.txt").exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    shutil.move(str(path), target)
+    note = target.with_name(target.name + ".why.txt")
+    note.write_text(f"{path.name} was moved here from {path.parent} on "
+                    f"{dt.datetime.now().isoformat(timespec='seconds')} because it could not be read:\n"
+                    f"{reason}\n\nFix or re-export the file and drop it into the inbox again.\n",
+                    encoding="utf-8")
+    os.chmod(note, 0o600)
+    return target

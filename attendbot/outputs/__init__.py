@@ -1,0 +1,1 @@
+"""Outputs of a reconciled day: the audit workbook, Slack messages, the --json document."""

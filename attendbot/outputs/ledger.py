@@ -1,0 +1,335 @@
+"""The ledger: one SQLite file (sqlite-utils) that remembers everything.
+
+* every run, and every input file by SHA-256 with its kind and status;
+* every record every file held, for every day in it (a week's export dropped on
+  Monday serves Tuesday), keyed by file and row so re-reading changes nothing;
+* each day's dispositions, gaps with their open/resolved history, the no-show log.
+
+Which file a day's rows come from: for charges and EHR attendance, the newest
+file (first seen last) holding rows for that day; for sign-in sheets, the newest
+sheet for each (group, start time) of the day.
+
+Writes for one file, and the results of one run, are each one transaction.
+The schema is built by :data:`MIGRATIONS`, so a ledger from an older version is
+brought up to date on open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import types
+import typing
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from attendbot.errors import AttendbotError
+from attendbot.model import (Attendance, Charge, DayResult, Evidence, FileReport, Gap, Problem,
+                             ReadResult, SigninLine, SigninSheet)
+
+MIGRATIONS = Migrations("attendbot")
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["runs"].create({"id": int, "day": str, "started_at": str, "finished_at": str, "status": str,
+                       "dry_run": int, "summary": str}, pk="id")
+    db["files"].create({"sha256": str, "seq": int, "name": str, "path": str, "kind": str, "status": str, "detail": str,
+                        "reader": str, "days": str, "first_seen_at": str, "run_id": int,
+                        "quarantined_to": str}, pk="sha256")
+    db["problems"].create({"id": str, "file_sha": str, "message": str, "gap": str, "ev_file": str,
+                           "ev_page": int, "ev_sheet": str, "ev_row": int}, pk="id")
+    record = {"ev_file": str, "ev_page": int, "ev_sheet": str, "ev_row": int}
+    db["charges"].create({"id": str, "file_sha": str, "service_date": str, "charge_id": str,
+                          "patient_id": str, "patient_name": str, "payer": str, "code": str, "units": int,
+                          "session": str, "modifiers": str, "start": str, "end": str, "provider": str,
+                          "npi": str, "pos": str, "auth_number": str, "amount": float, **record}, pk="id")
+    db["attendance"].create({"id": str, "file_sha": str, "service_date": str, "patient_id": str,
+                             "session": str, "status": str, "patient_name": str, "time_in": str,
+                             "time_out": str, "note_status": str, "facilitator": str, "modality": str,
+                             **record}, pk="id")
+    db["signin_sheets"].create({"id": str, "file_sha": str, "group": str, "service_date": str, "start": str,
+                                "end": str, "facilitator": str, "facilitator_signed": int, **record}, pk="id")
+    db["signin_lines"].create({"id": str, "sheet_id": str, "row": int, "printed_name": str, "signed": int,
+                               "time_in": str, "time_out": str, **record}, pk="id")
+    for table in ("charges", "attendance", "signin_sheets"):
+        db[table].create_index(["service_date"])
+        db[table].create_index(["file_sha"])
+    db["signin_lines"].create_index(["sheet_id"])
+    db["dispositions"].create({"day": str, "charge_id": str, "patient_id": str, "payer": str, "code": str,
+                               "session": str, "disposition": str, "units": int, "supported_units": int,
+                               "gaps": str, "no_show_fee": float, "amount": float, "run_id": int},
+                              pk=("day", "charge_id"))
+    db["gaps"].create({"id": str, "day": str, "code": str, "owner": str, "charge_id": str, "patient_id": str,
+                       "session": str, "message": str, "evidence": str, "status": str, "first_run": int,
+                       "last_run": int, "resolved_run": int}, pk="id")
+    db["gaps"].create_index(["day", "status"])
+    db["gap_events"].create({"id": int, "gap_id": str, "run_id": int, "event": str, "at": str}, pk="id")
+    db["no_shows"].create({"day": str, "charge_id": str, "patient_id": str, "session": str, "payer": str,
+                           "kind": str, "policy": str, "fee": float, "run_id": int}, pk=("day", "charge_id"))
+
+
+# --- records <-> rows -------------------------------------------------------------
+
+
+def _to_row(record: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, Evidence):
+            row.update(ev_file=value.file, ev_page=value.page, ev_sheet=value.sheet, ev_row=value.row)
+            continue
+        if f.name == "lines":
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, (dt.date, dt.time)):
+            value = value.isoformat(timespec="minutes") if isinstance(value, dt.time) else value.isoformat()
+        elif isinstance(value, tuple):
+            value = json.dumps(list(value))
+        elif isinstance(value, bool):
+            value = int(value)
+        row[f.name] = value
+    return row
+
+
+def _from_row(cls: type, row: dict[str, Any], **extra: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "evidence":
+            kwargs["evidence"] = Evidence(row["ev_file"], row["ev_page"], row["ev_sheet"], row["ev_row"])
+            continue
+        if f.name not in row:
+            continue
+        value, hint = row[f.name], hints[f.name]
+        base = hint
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None -> X
+            base = next(a for a in typing.get_args(hint) if a is not type(None))
+        if value is None:
+            kwargs[f.name] = None
+        elif base is dt.date:
+            kwargs[f.name] = dt.date.fromisoformat(value)
+        elif base is dt.time:
+            kwargs[f.name] = dt.time.fromisoformat(value)
+        elif base is bool:
+            kwargs[f.name] = bool(value)
+        elif isinstance(base, type) and issubclass(base, Enum):
+            kwargs[f.name] = base(value)
+        elif typing.get_origin(base) is tuple:
+            kwargs[f.name] = tuple(json.loads(value))
+        else:
+            kwargs[f.name] = value
+    kwargs.update(extra)
+    return cls(**kwargs)
+
+
+def _evidence_key(ev: Evidence) -> str:
+    return f"{ev.page or ''}|{ev.sheet or ''}|{ev.row or ''}"
+
+
+def gap_id(day: dt.date, gap: Gap) -> str:
+    """Stable identity of a gap across re-runs: the same problem found again is the same gap."""
+    key = "|".join([day.isoformat(), gap.code, gap.charge_id or "", gap.patient_id or "",
+                    gap.session or "", gap.key])
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """The ledger file. Opening it applies pending migrations; a damaged file is never overwritten."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not path.exists()
+        try:
+            self.db = sqlite_utils.Database(path)
+            if new:
+                os.chmod(path, 0o600)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            MIGRATIONS.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise AttendbotError(f"the ledger {path} is damaged or not an attendbot ledger ({exc}); "
+                                 "it was left untouched — restore it from a backup or move it aside") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- runs -----------------------------------------------------------------
+
+    def start_run(self, day: dt.date, dry_run: bool) -> int:
+        with self.db.atomic():
+            return self.db["runs"].insert({"day": day.isoformat(), "started_at": _now(), "status": "running",
+                                           "dry_run": int(dry_run)}).last_pk
+
+    def finish_run(self, run_id: int, status: str, summary: dict | None = None) -> None:
+        with self.db.atomic():
+            self.db["runs"].update(run_id, {"finished_at": _now(), "status": status,
+                                            "summary": json.dumps(summary or {})})
+
+    # --- files and their records ----------------------------------------------
+
+    def file(self, sha256: str) -> dict | None:
+        rows = list(self.db["files"].rows_where("sha256 = ?", [sha256]))
+        return rows[0] if rows else None
+
+    def record_file(self, report: FileReport, name: str, run_id: int, reader: str | None = None,
+                    result: ReadResult | None = None) -> None:
+        """Store a file's report and, for a read file, every record and problem it held, atomically.
+
+        ``name`` is the file's path inside the inbox: what makes a re-run recognise the same file.
+        """
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM files").fetchone()[0]
+        with self.db.atomic():
+            self.db["files"].upsert({
+                "sha256": report.sha256, "seq": seq, "name": name, "path": report.path, "kind": report.kind,
+                "status": report.status, "detail": report.detail, "reader": reader,
+                "days": json.dumps(list(report.days)), "first_seen_at": _now(), "run_id": run_id,
+                "quarantined_to": report.quarantined_to,
+            }, pk="sha256")
+            if result is not None:
+                self._store_records(report.sha256, result)
+
+    def _store_records(self, sha: str, result: ReadResult) -> None:
+        def rid(ev: Evidence) -> str:
+            return f"{sha[:16]}:{_evidence_key(ev)}"
+
+        self.db["charges"].insert_all(({"id": rid(c.evidence), "file_sha": sha, **_to_row(c)}
+                                       for c in result.charges), replace=True)
+        self.db["attendance"].insert_all(({"id": rid(a.evidence), "file_sha": sha, **_to_row(a)}
+                                          for a in result.attendance), replace=True)
+        for sheet in result.sheets:
+            sheet_id = rid(sheet.evidence)
+            self.db["signin_sheets"].insert({"id": sheet_id, "file_sha": sha, **_to_row(sheet)}, replace=True)
+            self.db["signin_lines"].insert_all(({"id": f"{sheet_id}:{line.row}", "sheet_id": sheet_id,
+                                                 **_to_row(line)} for line in sheet.lines), replace=True)
+        self.db["problems"].insert_all(({"id": f"{sha[:16]}:{i}", "file_sha": sha, "message": p.message,
+                                         "gap": p.gap, "ev_file": p.evidence.file, "ev_page": p.evidence.page,
+                                         "ev_sheet": p.evidence.sheet, "ev_row": p.evidence.row}
+                                        for i, p in enumerate(result.problems)), replace=True)
+
+    def _newest_file(self, table: str, day: str) -> str | None:
+        row = self.db.execute(
+            f"SELECT f.sha256 FROM files f WHERE f.sha256 IN "
+            f"(SELECT DISTINCT file_sha FROM [{table}] WHERE service_date = ?) ORDER BY f.seq DESC LIMIT 1",
+            [day]).fetchone()
+        return row[0] if row else None
+
+    def day_records(self, day: dt.date) -> tuple[list[Charge], list[Attendance], list[SigninSheet], set[str]]:
+        """The records the day reconciles from, and the SHA-256 of every file they came from."""
+        iso = day.isoformat()
+        used: set[str] = set()
+        out: list[list] = []
+        for table, cls in (("charges", Charge), ("attendance", Attendance)):
+            sha = self._newest_file(table, iso)
+            rows = list(self.db[table].rows_where("service_date = ? AND file_sha = ?", [iso, sha],
+                                                  order_by="rowid")) if sha else []
+            if sha:
+                used.add(sha)
+            out.append([_from_row(cls, r) for r in rows])
+        sheets: dict[tuple[str, str | None], SigninSheet] = {}
+        sheet_rows = self.db.execute(
+            "SELECT s.* FROM signin_sheets s JOIN files f ON f.sha256 = s.file_sha "
+            "WHERE s.service_date = ? ORDER BY f.seq, s.rowid", [iso])
+        columns = [d[0] for d in sheet_rows.description]
+        sha_of: dict[tuple[str, str | None], str] = {}
+        for values in sheet_rows.fetchall():
+            row = dict(zip(columns, values))
+            lines = tuple(_from_row(SigninLine, r) for r in
+                          self.db["signin_lines"].rows_where("sheet_id = ?", [row["id"]], order_by="row"))
+            sheet = _from_row(SigninSheet, row, lines=lines)
+            key = (" ".join(sheet.group.lower().split()), row["start"])
+            sheets[key] = sheet  # a later file's sheet for the same session replaces an earlier one
+            sha_of[key] = row["file_sha"]
+        used.update(sha_of.values())
+        return out[0], out[1], list(sheets.values()), used
+
+    def day_problems(self, shas: Iterable[str]) -> list[Problem]:
+        shas = list(shas)
+        if not shas:
+            return []
+        rows = self.db["problems"].rows_where(f"file_sha IN ({','.join('?' * len(shas))})", shas,
+                                              order_by="rowid")
+        return [Problem(r["message"], Evidence(r["ev_file"], r["ev_page"], r["ev_sheet"], r["ev_row"]),
+                        r["gap"] or None) for r in rows]
+
+    def files_quarantined_on(self, day: dt.date) -> list[dict]:
+        """Files found unreadable by runs for ``day``: they stay the day's gaps after they left the inbox."""
+        return list(self.db.execute_returning_dicts(
+            "SELECT f.* FROM files f JOIN runs r ON r.id = f.run_id WHERE r.day = ? AND f.status = 'unreadable' "
+            "ORDER BY f.seq", [day.isoformat()]))
+
+    # --- results ----------------------------------------------------------------
+
+    def record_results(self, run_id: int, result: DayResult) -> dict[str, int]:
+        """Replace the day's dispositions and no-shows; open, keep or resolve its gaps. One transaction.
+
+        Returns counts of gap events: opened, reopened, resolved.
+        """
+        iso = result.day.isoformat()
+        now = _now()
+        events = {"opened": 0, "reopened": 0, "resolved": 0}
+        with self.db.atomic():
+            self.db.execute("DELETE FROM dispositions WHERE day = ?", [iso])
+            self.db["dispositions"].insert_all(({
+                "day": iso, "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id,
+                "payer": cr.charge.payer, "code": cr.charge.code, "session": cr.session_label,
+                "disposition": str(cr.disposition), "units": cr.charge.units,
+                "supported_units": cr.supported_units, "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
+                "no_show_fee": cr.no_show_fee, "amount": cr.charge.amount, "run_id": run_id,
+            } for cr in result.charges), replace=True)
+            self.db.execute("DELETE FROM no_shows WHERE day = ?", [iso])
+            self.db["no_shows"].insert_all(({"day": iso, **dataclasses.asdict(ns), "run_id": run_id}
+                                            for ns in result.no_shows), replace=True)
+            previous = {r["id"]: r for r in self.db["gaps"].rows_where("day = ?", [iso])}
+            seen: set[str] = set()
+            for gap in result.gaps:
+                gid = gap_id(result.day, gap)
+                if gid in seen:
+                    continue
+                seen.add(gid)
+                row = {"id": gid, "day": iso, "code": gap.code.value, "owner": gap.owner,
+                       "charge_id": gap.charge_id, "patient_id": gap.patient_id, "session": gap.session,
+                       "message": gap.message, "evidence": json.dumps(gap.evidence.as_dict() if gap.evidence else None),
+                       "status": "open", "last_run": run_id, "resolved_run": None}
+                old = previous.get(gid)
+                if old is None:
+                    event = "opened"
+                    row["first_run"] = run_id
+                elif old["status"] == "resolved":
+                    event = "reopened"
+                else:
+                    event = None
+                    if all(old[k] == row[k] for k in ("message", "evidence")):
+                        row.pop("last_run")  # nothing changed: an idempotent re-run leaves the row as it was
+                self.db["gaps"].upsert(row, pk="id")
+                if event:
+                    events[event] += 1
+                    self.db["gap_events"].insert({"gap_id": gid, "run_id": run_id, "event": event, "at": now})
+            for gid, old in previous.items():
+                if gid not in seen and old["status"] == "open":
+                    self.db["gaps"].update(gid, {"status": "resolved", "resolved_run": run_id})
+                    self.db["gap_events"].insert({"gap_id": gid, "run_id": run_id, "event": "resolved", "at": now})
+                    events["resolved"] += 1
+        return events
+
+    def gap_rows(self, day: dt.date, status: str | None = None) -> list[dict]:
+        where, args = "day = ?", [day.isoformat()]
+        if status:
+            where += " AND status = ?"
+            args.append(status)
+        return list(self.db["gaps"].rows_where(where, args, order_by="rowid"))

@@ -1,0 +1,53 @@
+"""The run's report for people and programs: the --json document and the human summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from attendbot.codes import Disposition
+from attendbot.pipeline import RunOutcome
+
+
+def json_document(outcome: RunOutcome) -> dict:
+    """The spec's ``--json`` document."""
+    result = outcome.result
+    return {
+        "date": result.day.isoformat(),
+        "charges": [{
+            "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id, "code": cr.charge.code,
+            "payer": cr.charge.payer, "session": cr.session_label, "disposition": str(cr.disposition),
+            "units": cr.charge.units, "supported_units": cr.supported_units,
+            "gaps": sorted({g.code.value for g in cr.gaps}),
+        } for cr in result.charges],
+        "gaps": [{
+            "code": g.code.value, "charge_id": g.charge_id, "patient_id": g.patient_id, "session": g.session,
+            "owner": g.owner, "message": g.message, "evidence": g.evidence.as_dict() if g.evidence else None,
+        } for g in result.gaps],
+        "no_shows": [{"patient_id": ns.patient_id, "session": ns.session, "payer": ns.payer,
+                      "policy": ns.policy, "fee": ns.fee} for ns in result.no_shows],
+        "files": [f.as_dict() for f in outcome.files],
+        "slack": {"mode": outcome.slack_mode, "messages": len(outcome.slack_messages)},
+    }
+
+
+def human_summary(outcome: RunOutcome) -> str:
+    """A few lines for the log or the terminal: counts, files, where the workbook is. No patient data."""
+    result = outcome.result
+    dispositions = Counter(str(cr.disposition) for cr in result.charges)
+    lines = [f"attendbot: {result.day.isoformat()}: {len(result.charges)} charges — " +
+             ", ".join(f"{dispositions.get(str(d), 0)} {d}" for d in Disposition)]
+    gaps = Counter(g.code.value for g in result.gaps)
+    if gaps:
+        lines.append("  gaps: " + ", ".join(f"{code} {n}" for code, n in sorted(gaps.items())))
+    files = Counter(f.status for f in outcome.files)
+    lines.append("  files: " + (", ".join(f"{n} {status}" for status, n in sorted(files.items())) or "none in the inbox"))
+    for f in outcome.files:
+        if f.status == "unreadable":
+            lines.append(f"    unreadable: {f.path}: {f.detail} (moved to {f.quarantined_to})")
+    if result.unknown_payers:
+        lines.append("  payers matching no section of payers.toml (defaults used): " + ", ".join(result.unknown_payers))
+    events = outcome.gap_events
+    if any(events.values()):
+        lines.append("  since the last run: " + ", ".join(f"{n} {what}" for what, n in events.items() if n))
+    lines.append(f"  audit workbook: {outcome.workbook}")
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""The EHR attendance export: one row per patient per session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attendbot.model import Attendance, Evidence, ReadResult
+from attendbot.readers import parse
+from attendbot.readers.columns import EHR_FIELDS, HeaderMap
+from attendbot.readers.tabular import Row, TabularReader
+
+
+class EhrAttendanceReader(TabularReader):
+    kind = "ehr_attendance"
+    fields = EHR_FIELDS
+
+    def looks_like_mine(self, header: HeaderMap, sample: list[tuple[Any, ...]]) -> bool:
+        """The status column must hold attendance words (a charge export's claim 'Status' does not)."""
+        i = header.columns["status"]
+        return any(i < len(r) and parse.is_status_word(r[i]) for r in sample)
+
+    def add(self, result: ReadResult, row: Row, evidence: Evidence) -> None:
+        result.attendance.append(Attendance(
+            service_date=row.required("service_date", parse.parse_date),
+            patient_id=row.required("patient_id"),
+            session=" ".join(row.required("session").split()),
+            status=parse.parse_status(row["status"]),
+            patient_name=row.text("patient_name"),
+            time_in=parse.parse_time(row["time_in"]),
+            time_out=parse.parse_time(row["time_out"]),
+            note_status=parse.parse_note_status(row["note_status"]) if row.has("note_status") else None,
+            facilitator=row.text("facilitator"),
+            modality=parse.parse_modality(row["modality"]),
+            evidence=evidence,
+        ))

@@ -1,0 +1,75 @@
+"""Matching a printed name on a sign-in sheet to one of a session's patients.
+
+Case, accents (``Núñez`` / ``NUNEZ``), punctuation, ``Last, First`` order, middle
+names or initials and small typos must not stop a match; two candidates that
+fit about equally well are never guessed between.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+THRESHOLD = 85.0  # below this a name matches nobody
+MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is ambiguous
+
+
+def name_tokens(name: str) -> list[str]:
+    """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first)."""
+    s = unicodedata.normalize("NFKD", name or "")
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    if "," in s:
+        last, _, first = s.partition(",")
+        s = f"{first} {last}"
+    s = s.replace("'", "").replace("’", "")
+    return re.findall(r"[a-z0-9]+", s)
+
+
+def _core(tokens: list[str]) -> str:
+    """First and last name only: middle names and initials dropped."""
+    full = [t for t in tokens if len(t) > 1] or tokens
+    return " ".join([full[0], full[-1]]) if len(full) > 1 else " ".join(full)
+
+
+def similarity(a: str, b: str) -> float:
+    """0–100: how alike two personal names are, whatever their order and middle parts."""
+    ta, tb = name_tokens(a), name_tokens(b)
+    if not ta or not tb:
+        return 0.0
+    ca, cb = _core(ta), _core(tb)
+    return max(
+        fuzz.ratio(ca, cb),
+        fuzz.token_sort_ratio(ca, cb),
+        # one side may carry extra middle or hyphenated names: full token overlap
+        fuzz.token_set_ratio(" ".join(ta), " ".join(tb)) if min(len(ta), len(tb)) >= 2 else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    key: str | None  # the matched candidate's key; None when no match or ambiguous
+    score: float
+    ambiguous: tuple[str, ...] = ()  # candidate keys that tied, when ambiguous
+
+
+def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
+    """Best candidate ``(key, name)`` for a printed name.
+
+    A unique exact (normalized) match wins outright; otherwise the best score must
+    reach :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`.
+    """
+    scored = sorted(((similarity(printed, name), key) for key, name in candidates), reverse=True)
+    scored = [(s, k) for s, k in scored if s >= THRESHOLD]
+    if not scored:
+        return NameMatch(None, 0.0)
+    best_score, best_key = scored[0]
+    rivals = [k for s, k in scored[1:] if k != best_key and best_score - s < MARGIN]
+    if best_score == 100.0 and not [k for s, k in scored[1:] if s == 100.0 and k != best_key]:
+        return NameMatch(best_key, best_score)
+    if rivals:
+        return NameMatch(None, best_score, (best_key, *rivals))
+    return NameMatch(best_key, best_score)
