@@ -205,6 +205,7 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date) -> RunOu
         if row["path"] not in shown:
             reports.append(FileReport(row["path"], row["kind"], "unreadable", row["detail"], row["sha256"],
                                       quarantined_to=row["quarantined_to"]))
+    reports.sort(key=lambda r: r.path)  # the same inbox gives the same report, whatever was moved when
     for report in reports:
         report.used_for_day = report.sha256 in used and report.status == "read"
     result = reconcile(day, charges, attendance, sheets, settings.payers,

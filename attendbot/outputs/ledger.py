@@ -284,17 +284,15 @@ class Ledger:
         now = _now()
         events = {"opened": 0, "reopened": 0, "resolved": 0}
         with self.db.atomic():
-            self.db.execute("DELETE FROM dispositions WHERE day = ?", [iso])
-            self.db["dispositions"].insert_all(({
+            self._replace_day("dispositions", iso, run_id, [{
                 "day": iso, "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id,
                 "payer": cr.charge.payer, "code": cr.charge.code, "session": cr.session_label,
                 "disposition": str(cr.disposition), "units": cr.charge.units,
                 "supported_units": cr.supported_units, "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
-                "no_show_fee": cr.no_show_fee, "amount": cr.charge.amount, "run_id": run_id,
-            } for cr in result.charges), replace=True)
-            self.db.execute("DELETE FROM no_shows WHERE day = ?", [iso])
-            self.db["no_shows"].insert_all(({"day": iso, **dataclasses.asdict(ns), "run_id": run_id}
-                                            for ns in result.no_shows), replace=True)
+                "no_show_fee": cr.no_show_fee, "amount": cr.charge.amount,
+            } for cr in result.charges])
+            self._replace_day("no_shows", iso, run_id,
+                              [{"day": iso, **dataclasses.asdict(ns)} for ns in result.no_shows])
             previous = {r["id"]: r for r in self.db["gaps"].rows_where("day = ?", [iso])}
             seen: set[str] = set()
             for gap in result.gaps:
@@ -326,6 +324,16 @@ class Ledger:
                     self.db["gap_events"].insert({"gap_id": gid, "run_id": run_id, "event": "resolved", "at": now})
                     events["resolved"] += 1
         return events
+
+    def _replace_day(self, table: str, iso: str, run_id: int, rows: list[dict]) -> None:
+        """Make the day's rows of ``table`` these; rows that did not change keep the run that wrote them."""
+        old = {r["charge_id"]: r for r in self.db[table].rows_where("day = ?", [iso])}
+        new = {r["charge_id"]: r for r in rows}
+        for cid in old.keys() - new.keys():
+            self.db[table].delete((iso, cid))
+        changed = [{**r, "run_id": run_id} for cid, r in new.items()
+                   if cid not in old or {k: old[cid].get(k) for k in r} != r]
+        self.db[table].upsert_all(changed, pk=("day", "charge_id"))
 
     def gap_rows(self, day: dt.date, status: str | None = None) -> list[dict]:
         where, args = "day = ?", [day.isoformat()]

@@ -74,6 +74,8 @@ def dollars_at_risk(charge: ChargeResult) -> float:
     if disposition in (Disposition.HOLD, Disposition.VOID):
         return amount
     if disposition == Disposition.ADJUST and charge.charge.units > 0:
+        if charge.supported_units is None:  # unknown units put the whole amount at risk
+            return amount
         missing = max(0, charge.charge.units - charge.supported_units)
         return amount * missing / charge.charge.units
     return 0.0

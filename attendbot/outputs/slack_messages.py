@@ -1,0 +1,451 @@
+"""Slack messages for a reconciled day, as Block Kit payloads: pure, no network, no clock.
+
+:func:`build_messages` turns a :class:`DayResult` into
+
+* one alert per session that has facilitator-owned gaps, to
+  ``[slack] facilitator_channel``, mentioning the session's facilitator by the
+  Slack user id in ``[slack.facilitators]``, one line per gap; and
+* one billing summary, to ``[slack] billing_channel``, always — also on a day
+  with no gaps.
+
+Sending, retrying and editing are the client's job; each message's ``key`` is
+stable for one day and session, so a later run finds the message it posted and
+edits it instead of posting again.
+
+Patient identity follows ``[slack] patient_identity`` (SPEC.md "Slack"): with
+``none`` no patient name, initials or id appears anywhere in a payload; lines
+point to the charge id or the sheet line, as the gap messages already do.
+``initials`` appends initials and the last four characters of the patient id,
+``full`` the name and the id.
+
+Limits (Slack's, enforced here so a send never fails on size): at most
+:data:`MAX_BLOCKS` blocks a message, :data:`MAX_SECTION_CHARS` characters in a
+section's text, :data:`MAX_HEADER_CHARS` in a header, :data:`MAX_FALLBACK_CHARS`
+in the plain ``text`` fallback. A session alert lists at most
+:data:`MAX_LISTED_LINES` lines (readability on a phone); whatever does not fit is
+counted in a last block ("… and N more — see the audit workbook"), never dropped
+silently and never rejected.
+
+All text taken from inputs (session labels, gap messages, names, file names and
+details, payers, the program name) is escaped for mrkdwn (``&``, ``<``, ``>``), so
+a group called ``<!channel> & friends`` cannot ping a channel or break a link.
+The only ``<…>`` sequences in a payload are the ``<@U…>`` mentions built here.
+Headers carry only text built here (no input text), so no plain-text escaping
+question arises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from attendbot.codes import Disposition, GapCode, Owner
+from attendbot.config import SlackSection
+from attendbot.model import Charge, ChargeResult, DayResult, FileReport, Gap
+from attendbot.outputs.workbook import dollars_at_risk
+
+#: Slack: at most 50 blocks in one message.
+MAX_BLOCKS = 50
+#: Slack: at most 3,000 characters in a section block's text.
+MAX_SECTION_CHARS = 3000
+#: Slack: at most 150 characters in a header block's text.
+MAX_HEADER_CHARS = 150
+#: Slack truncates very long ``text``; we keep the fallback short and say so when cut.
+MAX_FALLBACK_CHARS = 3000
+#: Lines packed into one section block (readability: a block is one screenful on a phone).
+LINES_PER_SECTION = 10
+#: Gap lines listed in one session alert; the rest are counted and left to the audit workbook.
+MAX_LISTED_LINES = 40
+#: Charge ids named in one collapsed line ("Charges C-1, C-2 and 3 more: …").
+MAX_IDS_PER_LINE = 15
+#: Entries listed in one part of the billing summary (unreadable files, payers, facilitators).
+MAX_SUMMARY_LINES = 30
+
+_TRUNCATED = " … (truncated — see the audit workbook)"
+_ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
+
+    Attributes:
+        key: stable identity across re-runs: ``"<day>:session:<session label>"`` or ``"<day>:billing"``.
+        channel: the channel id from ``[slack]``.
+        text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
+        blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
+        kind: ``"session"`` or ``"billing"``.
+        session: the session label for a session alert; None for the billing summary.
+    """
+
+    key: str
+    channel: str
+    text: str
+    blocks: list[dict]
+    kind: str
+    session: str | None
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
+                "kind": self.kind, "session": self.session}
+
+
+def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
+                   program: str, sent_before_close: bool | None = None) -> list[OutgoingMessage]:
+    """Build the day's Slack messages.
+
+    Args:
+        result: the day as reconciled.
+        files: every inbox file this run saw; the ``unreadable`` ones are listed in the billing summary.
+        slack: the ``[slack]`` config: channels, facilitator ids, patient identity mode.
+        program: the program's name, shown in the billing summary.
+        sent_before_close: whether the alerts went out before close of business; None leaves it out.
+
+    Returns:
+        One session alert per session with facilitator-owned gaps (in the order of
+        ``result.sessions``), then the billing summary. The list SHALL always end
+        with the billing summary, even on a day without gaps. Every payload stays
+        within Slack's size limits (see the module docstring).
+    """
+    who = _Identity(slack.patient_identity, result.charges)
+    gaps = list(dict.fromkeys(result.gaps))  # a gap listed twice is one thing to fix
+    by_session: dict[str | None, list[Gap]] = defaultdict(list)
+    for gap in gaps:
+        by_session[gap.session].append(gap)
+    summaries = {s.label: s for s in reversed(result.sessions)}  # the first summary of a label wins
+    order = list(dict.fromkeys([s.label for s in result.sessions] + [g.session for g in gaps if g.session]))
+    ids = {_normal(name): uid for name, uid in slack.facilitators.items()}
+
+    messages: list[OutgoingMessage] = []
+    unmapped: list[tuple[str | None, str]] = []  # (facilitator, session label) alerted without a Slack id
+    for label in order:
+        session_gaps = by_session.get(label, [])
+        if not any(g.owner == Owner.FACILITATOR for g in session_gaps):
+            continue
+        summary = summaries.get(label)
+        facilitator = summary.facilitator if summary else None
+        uid = ids.get(_normal(facilitator)) if facilitator else None
+        if uid is not None and not _USER_ID.fullmatch(uid):
+            uid = None
+        if uid is None:
+            unmapped.append((facilitator, label))
+        charges = [c for c in result.charges if c.session_label == label]
+        messages.append(_session_message(result, label, facilitator, uid, charges, session_gaps, who,
+                                         slack.facilitator_channel))
+    sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
+    messages.append(_billing_message(result, gaps, files, program, unmapped, sessionless,
+                                     len(messages), sent_before_close, slack.billing_channel))
+    return messages
+
+
+# --- session alerts -----------------------------------------------------------------
+
+
+def _session_message(result: DayResult, label: str, facilitator: str | None, uid: str | None, charges: list[ChargeResult], gaps: list[Gap], who: _Identity,
+                     channel: str) -> OutgoingMessage:
+    day = result.day.isoformat()
+    mine = [g for g in gaps if g.owner == Owner.FACILITATOR]
+    lines = _gap_lines(mine, who)
+    on_hold = sum(1 for c in charges if c.disposition == Disposition.HOLD)
+    n_items = len(mine)
+
+    if uid is not None:
+        addressed = f"<@{uid}>"
+    elif facilitator:
+        addressed = f"{escape(facilitator)} (no Slack id in config)"
+    else:
+        addressed = "no facilitator named on the sheet or in the EHR"
+    intro = (f"*{escape(label)}*\nFacilitator: {addressed}\n"
+             f"{_count(n_items, 'item')} to fix · {on_hold} of {_count(len(charges), 'charge')} on hold "
+             f"until fixed")
+
+    others = Counter(str(g.owner) for g in gaps if g.owner != Owner.FACILITATOR)
+    tail: list[Block] = []
+    if others:
+        parts = [_count(n, f"{owner} item") for owner, n in sorted(others.items())]
+        tail.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"+ {_join(parts)} for this session in the audit workbook")]))
+
+    head: list[Block] = [
+        HeaderBlock(text=_clip(f"Attendance gaps to fix — {day}", MAX_HEADER_CHARS)),
+        SectionBlock(text=MarkdownTextObject(text=_clip(intro, MAX_SECTION_CHARS))),
+        DividerBlock(),
+    ]
+    body = _pack(lines, MAX_BLOCKS - len(head) - len(tail), max_items=MAX_LISTED_LINES,
+                 more=lambda n: f"_… and {_count(n, 'more gap')} — see the audit workbook_")
+    blocks = [b.to_dict() for b in (*head, *body, *tail)]
+
+    fallback = (f"Attendance gaps for {escape(label)} on {day} — {addressed}: "
+                f"{_count(n_items, 'item')} to fix, {on_hold} of {_count(len(charges), 'charge')} on hold.\n"
+                + "\n".join(line for line, _ in lines))
+    return OutgoingMessage(key=f"{day}:session:{label}", channel=channel, text=_clip(fallback, MAX_FALLBACK_CHARS,
+                                                                                     _TRUNCATED),
+                           blocks=blocks, kind="session", session=label)
+
+
+def _gap_lines(gaps: list[Gap], who: _Identity) -> list[tuple[str, int]]:
+    """One mrkdwn line per gap, ``(line, number of gaps it stands for)``.
+
+    Gaps that differ only by their charge id — a session-level gap such as
+    FACILITATOR_SIGNATURE_MISSING or NO_SIGNIN_SHEET, repeated on every charge of
+    the session — become one line naming all those charge ids.
+    """
+    groups: dict[tuple, list[Gap]] = {}
+    for gap in gaps:
+        prefix = f"Charge {gap.charge_id}:" if gap.charge_id else None
+        if prefix and gap.message.startswith(prefix):
+            key: tuple = (gap.code, gap.message[len(prefix):])
+        else:
+            key = (gap.code, gap.message, id(gap))
+        groups.setdefault(key, []).append(gap)
+
+    lines = []
+    for key, same in groups.items():
+        if len(same) == 1:
+            text = escape(same[0].message)
+        else:
+            charge_ids = list(dict.fromkeys(g.charge_id for g in same))
+            shown = charge_ids[:MAX_IDS_PER_LINE]
+            names = [escape(c) for c in shown]
+            if len(charge_ids) > len(shown):
+                names.append(f"{len(charge_ids) - len(shown)} more")
+            text = f"Charges {_join(names)}:{escape(key[1])}"
+        suffix = who.describe(same)
+        line = f"• {text}{suffix}"
+        lines.append((_clip(line, MAX_SECTION_CHARS), len(same)))
+    return lines
+
+
+# --- the billing summary -------------------------------------------------------------
+
+
+def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileReport], program: str,
+                     unmapped: list[tuple[str | None, str]], sessionless: list[Gap], alerts: int,
+                     sent_before_close: bool | None, channel: str) -> OutgoingMessage:
+    day = result.day.isoformat()
+    total = len(result.charges)
+    by_disposition = Counter(c.disposition for c in result.charges)
+    at_risk: dict[Disposition, float] = defaultdict(float)
+    for c in result.charges:
+        at_risk[c.disposition] += dollars_at_risk(c)
+    fees = sum(c.no_show_fee or 0.0 for c in result.charges if c.disposition == Disposition.VOID)
+
+    if total == 0:
+        counts = "No charges scheduled for this day."
+    elif by_disposition[Disposition.READY] == total:
+        counts = f"All {_count(total, 'charge')} ready."
+    else:
+        counts = f"*{_count(total, 'charge')}:* " + " · ".join(
+            f"{by_disposition[d]} {d}" for d in Disposition if by_disposition[d])
+
+    blocks: list[Block] = [
+        HeaderBlock(text=_clip(f"Billing summary — {day}", MAX_HEADER_CHARS)),
+        SectionBlock(text=MarkdownTextObject(text=_clip(f"*{escape(program)}* · {day}\n{counts}",
+                                                        MAX_SECTION_CHARS))),
+    ]
+    fallback = [f"Billing summary for {escape(program)}, {day}: {_strip_bold(counts)}"]
+
+    if total and by_disposition[Disposition.READY] < total:
+        money = (f"*At risk:* {_dollars(at_risk[Disposition.HOLD])} on hold · "
+                 f"{_dollars(at_risk[Disposition.VOID])} void · {_dollars(at_risk[Disposition.ADJUST])} adjusted")
+        if fees:
+            money += f"\nNo-show fees to bill instead: {_dollars(fees)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=money)))
+        fallback.append(_strip_bold(money))
+
+    billing = Counter(str(g.code) for g in gaps if g.owner == Owner.BILLING)
+    other = Counter(str(g.code) for g in gaps if g.owner in (Owner.INTAKE, Owner.CLINICAL))
+    facilitator_items = sum(1 for g in gaps if g.owner == Owner.FACILITATOR and g.session is not None)
+    parts: list[tuple[str, list[tuple[str, int]]]] = [
+        ("*Billing items by gap code:*", [(f"• `{code}` {n}", n) for code, n in sorted(billing.items())]),
+        ("*Intake and clinical items:*", [(f"• `{code}` {n}", n) for code, n in sorted(other.items())]),
+        ("*Unreadable files (quarantined):*", [(line, 1) for line in _unreadable(files, gaps)]),
+        ("*Payers with no section in payers.toml (reconciled under the defaults):*",
+         [(f"• {escape(p)}", 1) for p in result.unknown_payers]),
+        ("*Facilitators with no Slack id in config:*",
+         [(f"• {escape(name) if name else '(no facilitator named)'} — {escape(label)}", 1)
+          for name, label in unmapped]),
+    ]
+    if sessionless:
+        parts.append(("*Facilitator items with no session:*",
+                      [(f"• {escape(g.message)}", 1) for g in sessionless]))
+    for title, entries in parts:
+        if not entries:
+            continue
+        blocks.extend(_pack([(title, 0), *entries], 4, max_items=MAX_SUMMARY_LINES + 1,
+                            more=lambda n: f"_… and {n} more — see the audit workbook_"))
+        fallback.append(f"{_strip_bold(title)} " + "; ".join(_plain(t) for t, _ in entries))
+
+    notes = []
+    if alerts or facilitator_items:
+        notes.append(f"Facilitator alerts: {_count(alerts, 'session')}, {_count(facilitator_items, 'item')}.")
+    if sent_before_close is True:
+        notes.append("Alerts went out before close of business.")
+    elif sent_before_close is False:
+        notes.append(":warning: Alerts went out *after* close of business.")
+    if notes:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes))]))
+        fallback.extend(_strip_bold(n) for n in notes)
+
+    return OutgoingMessage(key=f"{day}:billing", channel=channel,
+                           text=_clip("\n".join(fallback), MAX_FALLBACK_CHARS, _TRUNCATED),
+                           blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]], kind="billing", session=None)
+
+
+def _unreadable(files: Sequence[FileReport], gaps: list[Gap]) -> list[str]:
+    """Unreadable files by base name and reason, then unreadable pages of files read otherwise."""
+    lines, seen = [], set()
+    for f in files:
+        if f.status == "unreadable":
+            name = _basename(f.path)
+            seen.add(name)
+            detail = f" — {escape(_clip(f.detail, 300))}" if f.detail else ""
+            lines.append(f"• {escape(name)}{detail}")
+    for g in gaps:
+        if g.code == GapCode.UNREADABLE_FILE and (g.evidence is None or _basename(g.evidence.file) not in seen):
+            lines.append(f"• {escape(_clip(g.message, 500))}")
+    return lines
+
+
+# --- patient identity ----------------------------------------------------------------
+
+
+class _Identity:
+    """What a gap line says about the patient, per ``[slack] patient_identity``."""
+
+    def __init__(self, mode: str, charges: Iterable[ChargeResult]):
+        self.mode = mode
+        self.charges: dict[str, Charge] = {}
+        for c in charges:
+            self.charges.setdefault(c.charge.charge_id, c.charge)
+
+    def describe(self, gaps: list[Gap]) -> str:
+        """`` (M.N., …0204)`` for ``initials``, `` (Núñez, María, M-0204)`` for ``full``, ``""`` for ``none``."""
+        if self.mode not in ("initials", "full"):
+            return ""
+        shown = list(dict.fromkeys(p for p in (self._one(g) for g in gaps) if p))
+        return f" ({'; '.join(shown)})" if shown else ""
+
+    def _one(self, gap: Gap) -> str:
+        charge = self.charges.get(gap.charge_id) if gap.charge_id else None
+        name = charge.patient_name if charge else None
+        patient_id = (charge.patient_id if charge else None) or gap.patient_id
+        parts = []
+        if self.mode == "initials":
+            if name and initials(name):
+                parts.append(initials(name))
+            if patient_id:
+                parts.append(_ELLIPSIS + patient_id[-4:])
+        else:
+            if name:
+                parts.append(name.strip())
+            if patient_id:
+                parts.append(patient_id)
+        return escape(", ".join(parts))
+
+
+def initials(name: str) -> str:
+    """``"Núñez, María"`` and ``"María Núñez"`` → ``"M.N."``: first-name initial, then last-name initial."""
+    if "," in name:
+        last, _, first = name.partition(",")
+        first_words, last_words = first.split(), last.split()
+    else:
+        words = name.split()
+        first_words, last_words = words[:1], words[1:][-1:]
+    letters = [w[0].upper() for w in (first_words[:1] + last_words[:1]) if w[:1].isalpha()]
+    return "".join(f"{ch}." for ch in letters)
+
+
+# --- text helpers ----------------------------------------------------------------------
+
+_USER_ID = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping of the three control characters, for text taken from inputs."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int, note: str = _ELLIPSIS) -> str:
+    """``text`` cut to ``limit`` characters with ``note`` at the end, never inside ``&amp;`` or ``<@U…>``."""
+    if len(text) <= limit:
+        return text
+    cut = text[:max(0, limit - len(note))]
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    lt = cut.rfind("<")
+    if lt != -1 and ">" not in cut[lt:]:
+        cut = cut[:lt]
+    return cut + note
+
+
+def _pack(items: list[tuple[str, int]], max_blocks: int, *, max_items: int | None = None,
+          more) -> list[Block]:
+    """Lines packed into section blocks: several a block, each block within Slack's limit.
+
+    ``items`` are ``(mrkdwn line, weight)``; a line is at most :data:`MAX_SECTION_CHARS`
+    long. When the lines need more than ``max_blocks`` blocks, or there are more than
+    ``max_items``, the last block is ``more(total weight not shown)`` instead.
+    """
+    items = [(_clip(text, MAX_SECTION_CHARS), weight) for text, weight in items]
+    shown = items if max_items is None else items[:max_items]
+    chunks: list[list[tuple[str, int]]] = []
+    for item in shown:
+        last = chunks[-1] if chunks else None
+        if last is not None and len(last) < LINES_PER_SECTION \
+                and sum(len(t) + 1 for t, _ in last) + len(item[0]) <= MAX_SECTION_CHARS:
+            last.append(item)
+        else:
+            chunks.append([item])
+    hidden = list(items[len(shown):])
+    if len(chunks) > max_blocks or (hidden and len(chunks) >= max_blocks):
+        keep = max(0, max_blocks - 1)
+        hidden = [i for chunk in chunks[keep:] for i in chunk] + hidden
+        chunks = chunks[:keep]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(t for t, _ in chunk)))
+                           for chunk in chunks]
+    if hidden:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=more(sum(w for _, w in hidden)))))
+    return blocks
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _dollars(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def _strip_bold(text: str) -> str:
+    """Our own ``*bold*`` markers off, for the plain-text fallback (only used on text built here)."""
+    return text.replace("*", "")
+
+
+def _plain(line: str) -> str:
+    """A summary entry for the fallback: no bullet, no code ticks."""
+    return line.removeprefix("• ").replace("`", "")
