@@ -240,6 +240,7 @@ def run_demo(folder: Path, out: TextIO) -> int:
     """Build the sample program in ``folder`` (replacing an earlier demo there) and reconcile its day."""
     from attendbot.runner import run_once
 
+    folder = folder.resolve()
     if folder.exists():
         if not (folder / MARKER).exists() and any(folder.iterdir()):
             print(f"attendbot: {folder} exists and is not an earlier demo; choose another --dir", file=out)

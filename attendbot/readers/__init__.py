@@ -47,6 +47,9 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
         raise UnreadableFile("the file is empty (zero bytes)")
     if src.format == "zip":
         raise UnreadableFile("a damaged XLSX workbook, or a ZIP archive that is not one")
+    if src.format == "ole":
+        raise UnreadableFile("an encrypted (password-protected) workbook or a legacy .xls file; "
+                             "save it as an unprotected .xlsx")
     claims = [r for r in readers if r.identify(src)]
     if len(claims) > 1:
         raise Ambiguous(claims)

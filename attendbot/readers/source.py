@@ -74,9 +74,6 @@ class SourceFile:
     @cached_property
     def workbook(self) -> "Workbook":
         """The workbook, opened read-only once. Raises UnreadableFile for a broken one."""
-        if self.format == "ole":
-            raise UnreadableFile("an encrypted (password-protected) workbook or a legacy .xls file; "
-                                 "save it as an unprotected .xlsx")
         if self.format != "xlsx":
             raise UnreadableFile(f"not an XLSX workbook (looks like {self.format})")
         import openpyxl
@@ -97,7 +94,7 @@ class SourceFile:
     def tables(self) -> list[tuple[str | None, list[tuple[Any, ...]]]]:
         """Every table in the file, read once: ``(sheet title, rows)`` per worksheet of an
         XLSX, or ``(None, rows)`` for a CSV. Anything else has no tables."""
-        if self.format in ("xlsx", "ole"):
+        if self.format == "xlsx":
             return [(ws.title, list(self.sheet_rows(ws))) for ws in self.workbook.worksheets]
         if self.format == "text":
             return [(None, [tuple(r) for r in self.csv_rows])]
