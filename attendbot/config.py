@@ -55,6 +55,7 @@ class ProgramSection(_Section):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     holidays: str = "US"
     closed_days: list[Annotated[dt.date, Field(strict=False)]] = Field(default_factory=list)
+    follow_up_minutes: Annotated[int, Field(ge=0)] = 30  # re-check the inbox this often until close; 0: never
 
     _check_times = field_validator("run_at", "close_of_business")(_hhmm)
 

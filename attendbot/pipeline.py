@@ -154,15 +154,19 @@ def _read_detail(result: ReadResult) -> str:
     return detail
 
 
-def _unreadable_for_day(ledger: Ledger, day: dt.date, used: set[str]) -> list[tuple[Evidence, str, str]]:
-    out = []
+def _file_gaps(ledger: Ledger, day: dt.date, used: set[str]) -> tuple[list[tuple[Evidence, str, str]], list]:
+    """What the day's files could not give: quarantined files and unreadable pages, and other
+    reader problems that are gaps of their own."""
+    unreadable, problems = [], []
     for row in ledger.files_quarantined_on(day):
-        out.append((Evidence(row["path"]), row["detail"],
-                    f"it was moved to {row['quarantined_to']}; fix or re-export it and drop it in the inbox again"))
+        unreadable.append((Evidence(row["path"]), row["detail"],
+                           f"it was moved to {row['quarantined_to']}; fix or re-export it and drop it in the inbox again"))
     for problem in ledger.day_problems(used):
         if problem.gap == GapCode.UNREADABLE_FILE:
-            out.append((problem.evidence, problem.message, "re-scan it with a text layer or enter it by hand"))
-    return out
+            unreadable.append((problem.evidence, problem.message, "re-scan it with a text layer or enter it by hand"))
+        elif problem.gap:
+            problems.append(problem)
+    return unreadable, problems
 
 
 def run_day(settings: Settings, day: dt.date, *, dry_run: bool = False,
@@ -208,8 +212,8 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date) -> RunOu
     reports.sort(key=lambda r: r.path)  # the same inbox gives the same report, whatever was moved when
     for report in reports:
         report.used_for_day = report.sha256 in used and report.status == "read"
-    result = reconcile(day, charges, attendance, sheets, settings.payers,
-                       unreadable=_unreadable_for_day(ledger, day, used))
+    unreadable, problems = _file_gaps(ledger, day, used)
+    result = reconcile(day, charges, attendance, sheets, settings.payers, unreadable=unreadable, problems=problems)
     # The day's results and its workbook land together: if the workbook cannot be
     # written, the results are rolled back and the ledger keeps the previous state.
     with ledger.db.atomic():

@@ -15,8 +15,16 @@ from attendbot.readers import Ambiguous, all_readers, identify, why_ignored
 from attendbot.readers.source import SourceFile
 
 
-def run_once(settings: Settings, day: dt.date, *, dry_run: bool, out: TextIO) -> RunOutcome:
-    """Reconcile ``day``, deliver its Slack messages (or print them), and print a summary."""
+def run_once(settings: Settings, day: dt.date, *, dry_run: bool, out: TextIO,
+             now: dt.datetime | None = None, alerts: bool = True) -> RunOutcome:
+    """Reconcile ``day``, deliver its Slack messages (or print them), and print a summary.
+
+    Args:
+        now: the time of the run in the program's zone (default: the clock); sessions of
+            ``day`` that have not ended by then are not alerted on yet.
+        alerts: False reconciles and records everything but posts nothing (a catch-up
+            run after close of business); the messages wait for the next run.
+    """
     if not dry_run and not settings.slack_token:
         print("attendbot: no SLACK_BOT_TOKEN in the environment — running as --dry-run: "
               "Slack messages are printed, not sent", file=out)

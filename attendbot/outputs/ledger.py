@@ -133,6 +133,14 @@ def _from_row(cls: type, row: dict[str, Any], **extra: Any) -> Any:
     return cls(**kwargs)
 
 
+def _join_pages(first: SigninSheet, more: SigninSheet) -> SigninSheet:
+    """One roster over two pages: the lines of both; a facilitator signature on either page counts."""
+    signed = None if first.facilitator_signed is None and more.facilitator_signed is None else \
+        bool(first.facilitator_signed or more.facilitator_signed)
+    return dataclasses.replace(first, lines=first.lines + more.lines, facilitator_signed=signed,
+                               end=first.end or more.end, facilitator=first.facilitator or more.facilitator)
+
+
 def _evidence_key(ev: Evidence) -> str:
     return f"{ev.page or ''}|{ev.sheet or ''}|{ev.row or ''}"
 
@@ -241,19 +249,21 @@ class Ledger:
             if sha:
                 used.add(sha)
             out.append([_from_row(cls, r) for r in rows])
+        # Per session (group, start): the newest file's sheets. Pages of one file for the same
+        # session are one roster that ran over a page, so their lines are joined.
         sheets: dict[tuple[str, str | None], SigninSheet] = {}
-        sheet_rows = self.db.execute(
+        sha_of: dict[tuple[str, str | None], str] = {}
+        sheet_rows = self.db.execute_returning_dicts(
             "SELECT s.* FROM signin_sheets s JOIN files f ON f.sha256 = s.file_sha "
             "WHERE s.service_date = ? ORDER BY f.seq, s.rowid", [iso])
-        columns = [d[0] for d in sheet_rows.description]
-        sha_of: dict[tuple[str, str | None], str] = {}
-        for values in sheet_rows.fetchall():
-            row = dict(zip(columns, values))
+        for row in sheet_rows:
             lines = tuple(_from_row(SigninLine, r) for r in
-                          self.db["signin_lines"].rows_where("sheet_id = ?", [row["id"]], order_by="row"))
+                          self.db["signin_lines"].rows_where("sheet_id = ?", [row["id"]], order_by="rowid"))
             sheet = _from_row(SigninSheet, row, lines=lines)
             key = (" ".join(sheet.group.lower().split()), row["start"])
-            sheets[key] = sheet  # a later file's sheet for the same session replaces an earlier one
+            if sha_of.get(key) == row["file_sha"]:
+                sheet = _join_pages(sheets[key], sheet)
+            sheets[key] = sheet
             sha_of[key] = row["file_sha"]
         used.update(sha_of.values())
         return out[0], out[1], list(sheets.values()), used

@@ -6,16 +6,21 @@ from typing import Any
 
 from attendbot.model import Attendance, Evidence, ReadResult
 from attendbot.readers import parse
-from attendbot.readers.columns import EHR_FIELDS, HeaderMap
+from attendbot.readers.columns import CHARGE_FIELDS, EHR_FIELDS, HeaderMap, build_lookup, match_header
 from attendbot.readers.tabular import Row, TabularReader
+
+_CHARGE_LOOKUP = build_lookup(CHARGE_FIELDS)
 
 
 class EhrAttendanceReader(TabularReader):
     kind = "ehr_attendance"
     fields = EHR_FIELDS
 
-    def looks_like_mine(self, header: HeaderMap, sample: list[tuple[Any, ...]]) -> bool:
-        """The status column must hold attendance words (a charge export's claim 'Status' does not)."""
+    def looks_like_mine(self, header: HeaderMap, cells: tuple[Any, ...], sample: list[tuple[Any, ...]]) -> bool:
+        """The status column holds attendance words, and the header is not a charge export's
+        (whose claim 'Status' may say 'Cancelled' or 'Completed' too)."""
+        if {"charge_id", "code", "units"} <= match_header(cells, _CHARGE_LOOKUP).keys():
+            return False
         i = header.columns["status"]
         return any(i < len(r) and parse.is_status_word(r[i]) for r in sample)
 

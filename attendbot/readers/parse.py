@@ -234,8 +234,9 @@ _NO_SIGNATURE = {"", "absent", "refused", "n a", "na"}
 
 
 def xlsx_signed(value: object) -> bool:
-    """A typed or pasted signature counts unless it is blank, ``absent``, ``refused`` or ``n/a``."""
-    return words(value) not in _NO_SIGNATURE
+    """A typed or pasted signature counts unless it is blank, ``absent``, ``refused`` or ``n/a``
+    (a check mark or a name in any script counts)."""
+    return not is_blank(value) and words(value) not in _NO_SIGNATURE - {""}
 
 
 def _luhn_sum(digits: str) -> int:

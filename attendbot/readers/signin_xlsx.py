@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from attendbot.codes import GapCode
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
@@ -125,10 +126,14 @@ class SigninXlsxReader(Reader):
             if any(_label_and_value(cells, i) for i in range(len(cells))):
                 break  # the footer block (Facilitator Signature: …)
             name = parse.text(cells[cols["name"]]) if cols["name"] < len(cells) else None
+            line_evidence = Evidence(evidence.file, sheet=evidence.sheet, row=r + 1)
             if not name:
+                if any(not parse.is_blank(cells[i]) for k, i in cols.items() if k != "name" and i < len(cells)):
+                    result.problems.append(Problem(f"row {r + 1} of worksheet {evidence.sheet!r} is signed or timed "
+                                                   "but has no printed name", line_evidence,
+                                                   GapCode.UNMATCHED_SIGNIN_NAME))
                 continue
             number += 1
-            line_evidence = Evidence(evidence.file, sheet=evidence.sheet, row=r + 1)
             times = {}
             for key in ("time_in", "time_out"):
                 value = cells[cols[key]] if key in cols and cols[key] < len(cells) else None

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from attendbot.readers.pdf_backend import PdfDocument
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted .xlsx
-_CSV_ENCODINGS = ("utf-8-sig", "cp1252")
+_DELIMITERS = (",", "\t", ";", "|")  # in order of preference when they split equally well
 
 
 class SourceFile:
@@ -104,32 +104,35 @@ class SourceFile:
 
     @cached_property
     def text(self) -> str:
-        """The file decoded: UTF-8 (with or without BOM), UTF-16 with BOM, else the best guess."""
+        """The file decoded: UTF-16 with a BOM, UTF-8 (with or without BOM), else Windows-1252 —
+        what EHR and billing systems on Windows write; Latin-1 for bytes cp1252 leaves undefined."""
         data = self.data
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16")
-        for encoding in _CSV_ENCODINGS[:1]:
+        for encoding in ("utf-8-sig", "cp1252"):
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 pass
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:200_000]).best()
-        encoding = best.encoding if best else _CSV_ENCODINGS[-1]
-        return data.decode(encoding, errors="replace")
+        return data.decode("latin-1")
 
     @cached_property
     def csv_rows(self) -> list[list[str]]:
-        """Rows of a comma-, tab-, semicolon- or pipe-separated export."""
+        """Rows of a comma-, tab-, semicolon- or pipe-separated export.
+
+        The separator is the one that splits most of the first lines into three or more
+        fields; title lines above the header don't confuse it (csv.Sniffer gives up on them).
+        """
         if self.format != "text":
             return []
         text = self.text
-        try:
-            dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;|")
-        except csv.Error:
-            dialect = csv.excel
-        return list(csv.reader(io.StringIO(text, newline=""), dialect))
+        head = text.splitlines()[:60]
+
+        def fields(delimiter: str) -> int:
+            return sum(1 for row in csv.reader(head, delimiter=delimiter) if len(row) >= 3)
+
+        delimiter = max(_DELIMITERS, key=fields)
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
     # --- PDF ----------------------------------------------------------------------
 

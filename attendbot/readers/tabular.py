@@ -60,12 +60,14 @@ class TabularReader(Reader):
     def find_table(self, src: SourceFile) -> Table | None:
         for sheet, rows in src.tables:
             header = find_header(rows, self.fields, self.lookup)
-            if header and self.looks_like_mine(header, rows[header.row_index + 1:header.row_index + 21]):
+            if header and self.looks_like_mine(header, rows[header.row_index],
+                                               rows[header.row_index + 1:header.row_index + 21]):
                 return Table(sheet, header, rows)
         return None
 
-    def looks_like_mine(self, header: HeaderMap, sample: list[tuple[Any, ...]]) -> bool:
-        """A further content check on the first data rows; the header alone suffices by default."""
+    def looks_like_mine(self, header: HeaderMap, cells: tuple[Any, ...], sample: list[tuple[Any, ...]]) -> bool:
+        """A further content check on the header row's cells and the first data rows;
+        the required columns alone suffice by default."""
         return True
 
     def identify(self, src: SourceFile) -> bool:

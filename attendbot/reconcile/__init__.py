@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 
 from attendbot.codes import GapCode
 from attendbot.config import PayerBook
 from attendbot.messages import gap_message
-from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow,
+from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
                              SessionSummary, SigninSheet, Status)
 from attendbot.reconcile.names import match_name
 from attendbot.reconcile.rules import CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, SessionFacts
@@ -32,9 +33,9 @@ def _match_lines(session: Session, day_candidates: list[tuple[str, str]]) -> Ses
         match = match_name(line.printed_name, local)
         if match.key is None and not match.ambiguous:
             match = match_name(line.printed_name, day_candidates)
-        facts.line_matches[line.row] = match.key
+        facts.line_matches[line.evidence] = match.key
         if match.ambiguous:
-            facts.ambiguous[line.row] = match.ambiguous
+            facts.ambiguous[line.evidence] = match.ambiguous
     return facts
 
 
@@ -44,7 +45,7 @@ def _attendees(session: Session, facts: SessionFacts) -> set[str]:
     if session.sheet is not None:
         for line in session.sheet.lines:
             if line.signed:
-                people.add(facts.line_matches.get(line.row) or f"line:{line.row}")
+                people.add(facts.line_matches.get(line.evidence) or line.evidence.describe())
     return people
 
 
@@ -54,7 +55,8 @@ def _ehr_row(rows: list[Attendance]) -> Attendance | None:
 
 
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
-              payers: PayerBook, unreadable: list[tuple[Evidence, str, str]] = ()) -> DayResult:
+              payers: PayerBook, unreadable: Iterable[tuple[Evidence, str, str]] = (),
+              problems: Iterable[Problem] = ()) -> DayResult:
     """Reconcile one day.
 
     Args:
@@ -62,6 +64,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         charges, attendance, sheets: the day's records.
         payers: the payer rules.
         unreadable: ``(evidence, reason, action)`` for each file or page that could not be read.
+        problems: what readers found on the day's sheets that is a gap of its own (a signed
+            line with no printed name is ``UNMATCHED_SIGNIN_NAME``).
 
     Returns:
         A :class:`DayResult`: one :class:`ChargeResult` per charge, every gap, the no-show log.
@@ -86,7 +90,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         line_of = {}
         if session.sheet is not None:
             for line in session.sheet.lines:
-                pid = sfacts.line_matches.get(line.row)
+                pid = sfacts.line_matches.get(line.evidence)
                 if pid and (pid not in line_of or line.signed):
                     line_of[pid] = line
         session_minutes: list[int] = []
@@ -157,5 +161,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         gaps.append(Gap(code=GapCode.UNREADABLE_FILE, evidence=evidence, key=evidence.describe(),
                         message=gap_message(GapCode.UNREADABLE_FILE, file=evidence.describe(), reason=reason,
                                             action=action)))
+    for problem in problems:
+        gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
+                        evidence=problem.evidence, key=problem.evidence.describe()))
     return DayResult(day=day, charges=results, gaps=gaps, no_shows=no_shows, sessions=summaries,
                      unknown_payers=sorted(unknown))

@@ -21,12 +21,12 @@ MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is a
 def name_tokens(name: str) -> list[str]:
     """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first)."""
     s = unicodedata.normalize("NFKD", name or "")
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
     if "," in s:
         last, _, first = s.partition(",")
         s = f"{first} {last}"
     s = s.replace("'", "").replace("’", "")
-    return re.findall(r"[a-z0-9]+", s)
+    return [t for t in re.findall(r"\w+", s) if t != "_"]
 
 
 def _core(tokens: list[str]) -> str:

@@ -63,7 +63,8 @@ class ChargeFacts:
 
     @property
     def modality(self) -> Modality:
-        if self.ehr is not None and self.ehr.modality is not None:
+        """Telehealth when the EHR modality or the place of service says so (phone: audio-only)."""
+        if self.ehr is not None and self.ehr.modality in (Modality.VIDEO, Modality.AUDIO):
             return self.ehr.modality
         if self.charge.pos and self.charge.pos in self.policy.telehealth_pos:
             return Modality.VIDEO
@@ -75,6 +76,12 @@ class ChargeFacts:
                   "payer": c.payer, **values}
         return Gap(code=code, message=gap_message(code, **values), evidence=evidence or c.evidence,
                    charge_id=c.charge_id, patient_id=c.patient_id, session=self.session.display())
+
+
+def line_ref(line: SigninLine) -> str:
+    """``3``, or ``3 on page 2`` for a roster that runs over PDF pages: "line {line_ref}"."""
+    page = line.evidence.page
+    return f"{line.row}" + (f" on page {page}" if page and page > 1 else "")
 
 
 ChargeRule = Callable[[ChargeFacts], Iterator[Gap]]
@@ -110,7 +117,7 @@ def signin(f: ChargeFacts) -> Iterator[Gap]:
     if f.line is None:
         yield f.gap(G.NOT_ON_SIGNIN, f.sheet.evidence)
     elif not f.line.signed:
-        yield f.gap(G.MISSING_SIGNATURE, f.line.evidence, line=f.line.row)
+        yield f.gap(G.MISSING_SIGNATURE, f.line.evidence, line=line_ref(f.line))
     if f.sheet.facilitator_signed is False:
         yield f.gap(G.FACILITATOR_SIGNATURE_MISSING, f.sheet.evidence)
 
@@ -132,10 +139,10 @@ def attendance_conflict(f: ChargeFacts) -> Iterator[Gap]:
         return
     if f.signed and not f.present:
         yield f.gap(G.ATTENDANCE_CONFLICT, f.line.evidence,
-                    detail=f"line {f.line.row} of the sheet is signed but the EHR marks the patient "
+                    detail=f"line {line_ref(f.line)} of the sheet is signed but the EHR marks the patient "
                            f"{_STATUS_WORDS[f.ehr.status]}")
     elif f.present and not f.signed:
-        where = "is not on the sheet" if f.line is None else f"did not sign line {f.line.row} of the sheet"
+        where = "is not on the sheet" if f.line is None else f"did not sign line {line_ref(f.line)} of the sheet"
         yield f.gap(G.ATTENDANCE_CONFLICT, f.ehr.evidence,
                     detail=f"the EHR marks the patient present but the patient {where}")
 
@@ -191,8 +198,6 @@ def telehealth(f: ChargeFacts) -> Iterator[Gap]:
         wrong = sorted(mods & {*policy.telehealth_modifiers, *policy.audio_modifiers})
         if wrong:
             yield f.gap(G.TELEHEALTH_MODIFIER_UNEXPECTED, detail=f"modifier {', '.join(wrong)}")
-        elif pos and pos in policy.telehealth_pos:
-            yield f.gap(G.TELEHEALTH_MODIFIER_UNEXPECTED, detail=f"telehealth place of service {pos}")
         return
     needed = policy.telehealth_modifiers if f.modality is Modality.VIDEO else policy.audio_modifiers
     problems = []
@@ -257,8 +262,8 @@ def same_day_conflict(facts: list[ChargeFacts]) -> Iterator[tuple[ChargeFacts, G
 @dataclass
 class SessionFacts:
     session: Session
-    line_matches: dict[int, str | None]  # sheet line row -> patient id (None: unmatched/ambiguous)
-    ambiguous: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    line_matches: dict[Evidence, str | None]  # sheet line (by its evidence) -> patient id, None: no match
+    ambiguous: dict[Evidence, tuple[str, ...]] = field(default_factory=dict)
 
     def gap(self, code: G, evidence: Evidence | None, key: str = "", patient_id: str | None = None,
             **values: object) -> Gap:
@@ -283,10 +288,11 @@ def unmatched_names(s: SessionFacts) -> Iterator[Gap]:
     if sheet is None:
         return
     for line in sheet.lines:
-        if s.line_matches.get(line.row) is None:
-            detail = ("matches more than one patient" if line.row in s.ambiguous
+        if s.line_matches.get(line.evidence) is None:
+            detail = ("matches more than one patient" if line.evidence in s.ambiguous
                       else "matches no scheduled or EHR patient")
-            yield s.gap(G.UNMATCHED_SIGNIN_NAME, line.evidence, key=f"line {line.row}", line=line.row, detail=detail)
+            yield s.gap(G.UNMATCHED_SIGNIN_NAME, line.evidence, key=line.evidence.describe(),
+                        line=line_ref(line), detail=detail)
 
 
 @session_rule
@@ -296,7 +302,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
     signed_by: dict[str, SigninLine] = {}
     if s.session.sheet is not None:
         for line in s.session.sheet.lines:
-            pid = s.line_matches.get(line.row)
+            pid = s.line_matches.get(line.evidence)
             if pid and line.signed:
                 signed_by.setdefault(pid, line)
     present = {pid: rows for pid, rows in s.session.attendance.items()
@@ -304,7 +310,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
     for pid in sorted((signed_by.keys() | present.keys()) - charged):
         line = signed_by.get(pid)
         if line is not None:
-            evidence, what = line.evidence, f"line {line.row} of the sheet signed"
+            evidence, what = line.evidence, f"line {line_ref(line)} of the sheet signed"
         else:
             evidence, what = present[pid][0].evidence, "marked present in the EHR"
         yield s.gap(G.UNBILLED_ATTENDANCE, evidence, patient_id=pid, how=what)
