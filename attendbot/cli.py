@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="post nothing to Slack; print what would be sent")
     run.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout")
 
+    serve = sub.add_parser("serve", help="the scheduled worker: reconcile every business afternoon",
+                           description="Run unattended: reconcile at [program] run_at on business days (and the "
+                                       "previous business day again), catch up a missed run, follow up on new "
+                                       "files until close of business. Stops cleanly on SIGTERM/SIGINT.")
+    serve.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
+
     check = sub.add_parser("check", help="validate config and inbox; change nothing",
                            description="Validate the configuration and list what the inbox holds. Changes nothing.")
     check.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
@@ -61,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    verbose = args.verbose or args.command == "serve"  # the worker's log is its only voice
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="attendbot: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
@@ -91,6 +98,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from attendbot.worker import serve
+
+    return serve(config.load(args.config))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from attendbot.runner import check
 
@@ -105,4 +118,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), out=sys.stdout)
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo}
+COMMANDS = {"run": cmd_run, "serve": cmd_serve, "check": cmd_check, "demo": cmd_demo}

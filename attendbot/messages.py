@@ -52,3 +52,32 @@ def no_show_policy(policy: str, fee: float) -> str:
     if policy == "fee":
         return f"void the charge and bill the ${fee:,.2f} no-show fee instead"
     return "void the charge (not billable)"
+
+
+# --- Slack delivery ------------------------------------------------------------------
+
+SLACK_ERRORS = {
+    "invalid_auth": "Slack rejected the bot token (invalid_auth): set a valid SLACK_BOT_TOKEN in the "
+                    "worker's environment",
+    "not_authed": "Slack received no token (not_authed): set SLACK_BOT_TOKEN in the worker's environment",
+    "account_inactive": "the Slack bot's account is deactivated (account_inactive): reinstall the app",
+    "token_revoked": "the Slack token was revoked (token_revoked): reinstall the app and update SLACK_BOT_TOKEN",
+    "channel_not_found": "Slack channel {channel} does not exist or the bot cannot see it (channel_not_found): "
+                         "check the channel ids in [slack] of config/attendbot.toml",
+    "not_in_channel": "the bot is not a member of Slack channel {channel} (not_in_channel): invite it with "
+                      "/invite @attendbot",
+    "is_archived": "Slack channel {channel} is archived (is_archived): unarchive it or change [slack] in "
+                   "config/attendbot.toml",
+    "missing_scope": "the Slack app lacks a permission (missing_scope): add chat:write and channels:history",
+}
+
+
+def slack_problem(error: str, channel: str) -> str:
+    """What to fix when Slack refused a message; the message stays in the outbox for the next run."""
+    template = SLACK_ERRORS.get(error, "Slack refused a message to {channel} ({error})")
+    return template.format(channel=channel or "(none configured)", error=error)
+
+
+def slack_unreachable(detail: str) -> str:
+    return (f"Slack could not be reached ({detail}); the day's messages are queued in the ledger and go out "
+            "with the next run")

@@ -44,6 +44,7 @@ class RunOutcome:
     gap_events: dict[str, int]
     slack_mode: str = "dry-run"
     slack_messages: list = field(default_factory=list)
+    slack_report: object = None  # a DeliveryReport once delivery ran
 
 
 def shown_path(path: Path, base: Path | None = None) -> str:
@@ -170,7 +171,7 @@ def _file_gaps(ledger: Ledger, day: dt.date, used: set[str]) -> tuple[list[tuple
 
 
 def run_day(settings: Settings, day: dt.date, *, dry_run: bool = False,
-            deliver: Callable[[RunOutcome], None] | None = None) -> RunOutcome:
+            deliver: Callable[[RunOutcome, Ledger], None] | None = None) -> RunOutcome:
     """Reconcile one business day and write every output.
 
     Raises:
@@ -190,7 +191,7 @@ def run_day(settings: Settings, day: dt.date, *, dry_run: bool = False,
         try:
             outcome = _run(settings, ledger, run_id, day)
             if deliver is not None:
-                deliver(outcome)
+                deliver(outcome, ledger)
         except BaseException as exc:
             ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
             raise

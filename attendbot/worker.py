@@ -153,7 +153,7 @@ class Worker:
         self._owed: set[dt.date] = set()  # days whose afternoon reconciliation has not succeeded yet
         self._afternoon_of: dt.date | None = None  # the last day whose afternoon run began
         self._retry_at: dict[dt.date, dt.datetime] = {}
-        self._last_run: dt.datetime | None = None  # today's last successful run of today
+        self._last_run: dt.datetime | None = None  # when today was last reconciled successfully
         self._seen: Snapshot = frozenset()  # the inbox as today's last successful run saw it
         self._today: dt.date | None = None
         self._said: set[str] = set()  # INFO lines said once a day
@@ -283,7 +283,7 @@ class Worker:
                 st = path.stat()
             except OSError:  # moved away between listing and stat (quarantined, synced)
                 continue
-            if wall - st.st_mtime >= settle:
+            if settle <= 0 or wall - st.st_mtime >= settle:
                 entries.add((str(path), st.st_size, st.st_mtime_ns))
         return frozenset(entries)
 

@@ -78,6 +78,16 @@ def m001_initial(db: sqlite_utils.Database) -> None:
                            "kind": str, "policy": str, "fee": float, "run_id": int}, pk=("day", "charge_id"))
 
 
+@MIGRATIONS()
+def m002_slack_outbox(db: sqlite_utils.Database) -> None:
+    """Every Slack message, stored before it is sent: queued -> sent (with its ts) or failed/unknown."""
+    db["slack_messages"].create({"key": str, "day": str, "kind": str, "session": str, "channel": str,
+                                 "payload": str, "payload_hash": str, "status": str, "ts": str,
+                                 "posted_channel": str, "error": str, "attempted_at": float, "attempts": int,
+                                 "updated_at": str, "run_id": int}, pk="key")
+    db["slack_messages"].create_index(["day"])
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 
@@ -344,6 +354,26 @@ class Ledger:
         changed = [{**r, "run_id": run_id} for cid, r in new.items()
                    if cid not in old or {k: old[cid].get(k) for k in r} != r]
         self.db[table].upsert_all(changed, pk=("day", "charge_id"))
+
+    # --- the Slack outbox --------------------------------------------------------
+
+    def outbox(self, day: dt.date | None = None) -> dict[str, dict]:
+        """Stored Slack messages by key: one day's, or every day's still waiting to be sent."""
+        if day is not None:
+            rows = self.db["slack_messages"].rows_where("day = ?", [day.isoformat()], order_by="rowid")
+        else:
+            rows = self.db["slack_messages"].rows_where("status NOT IN ('sent', 'dry_run')", order_by="rowid")
+        return {r["key"]: r for r in rows}
+
+    def outbox_rows(self, keys: list[str]) -> dict[str, dict]:
+        if not keys:
+            return {}
+        rows = self.db["slack_messages"].rows_where(f"key IN ({','.join('?' * len(keys))})", keys)
+        return {r["key"]: r for r in rows}
+
+    def save_message(self, row: dict) -> None:
+        with self.db.atomic():
+            self.db["slack_messages"].upsert({**row, "updated_at": _now()}, pk="key")
 
     def gap_rows(self, day: dt.date, status: str | None = None) -> list[dict]:
         where, args = "day = ?", [day.isoformat()]

@@ -49,5 +49,10 @@ def human_summary(outcome: RunOutcome) -> str:
     events = outcome.gap_events
     if any(events.values()):
         lines.append("  since the last run: " + ", ".join(f"{n} {what}" for what, n in events.items() if n))
+    report = outcome.slack_report
+    if report is not None and outcome.slack_mode == "live":
+        lines.append(f"  Slack: {report.posted} posted, {report.updated} updated, {report.unchanged} unchanged, "
+                     f"{report.waiting} waiting for the next run")
+        lines.extend(f"    to fix: {problem}" for problem in report.problems)
     lines.append(f"  audit workbook: {outcome.workbook}")
     return "\n".join(lines)

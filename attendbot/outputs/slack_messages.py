@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
@@ -102,7 +102,9 @@ class OutgoingMessage:
 
 
 def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
-                   program: str, sent_before_close: bool | None = None) -> list[OutgoingMessage]:
+                   program: str, sent_before_close: bool | None = None,
+                   resolved: Mapping[str, Sequence[str]] | None = None, not_ended: Collection[str] = (),
+                   notes: Sequence[str] = ()) -> list[OutgoingMessage]:
     """Build the day's Slack messages.
 
     Args:
@@ -111,6 +113,10 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
         slack: the ``[slack]`` config: channels, facilitator ids, patient identity mode.
         program: the program's name, shown in the billing summary.
         sent_before_close: whether the alerts went out before close of business; None leaves it out.
+        resolved: session label -> messages of its facilitator gaps fixed since they were alerted;
+            shown struck through, so the alert edited in place tells what is done.
+        not_ended: labels of sessions that have not ended yet: not alerted on until a later run.
+        notes: delivery problems an administrator must fix, added to the billing summary.
 
     Returns:
         One session alert per session with facilitator-owned gaps (in the order of
@@ -129,9 +135,15 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
 
     messages: list[OutgoingMessage] = []
     unmapped: list[tuple[str | None, str]] = []  # (facilitator, session label) alerted without a Slack id
+    resolved = resolved or {}
     for label in order:
         session_gaps = by_session.get(label, [])
+        if label in not_ended:
+            continue
         if not any(g.owner == Owner.FACILITATOR for g in session_gaps):
+            if resolved.get(label):
+                messages.append(all_clear_message(result.day.isoformat(), label, slack.facilitator_channel,
+                                                  resolved[label]))
             continue
         summary = summaries.get(label)
         facilitator = summary.facilitator if summary else None
@@ -142,18 +154,42 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             unmapped.append((facilitator, label))
         charges = [c for c in result.charges if c.session_label == label]
         messages.append(_session_message(result, label, facilitator, uid, charges, session_gaps, who,
-                                         slack.facilitator_channel))
+                                         slack.facilitator_channel, resolved.get(label, ())))
     sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
     messages.append(_billing_message(result, gaps, files, program, unmapped, sessionless,
-                                     len(messages), sent_before_close, slack.billing_channel))
+                                     sum(m.kind == "session" for m in messages), sent_before_close,
+                                     slack.billing_channel, len(not_ended), notes))
     return messages
+
+
+def all_clear_message(day: str, label: str, channel: str, resolved: Sequence[str] = ()) -> OutgoingMessage:
+    """What a session's alert becomes once every facilitator gap in it is resolved."""
+    intro = f"*{escape(label)}*\n:white_check_mark: All attendance gaps for this session are resolved. Thank you!"
+    blocks: list[Block] = [HeaderBlock(text=_clip(f"Attendance gaps resolved — {day}", MAX_HEADER_CHARS)),
+                           SectionBlock(text=MarkdownTextObject(text=_clip(intro, MAX_SECTION_CHARS)))]
+    blocks.extend(_struck(resolved))
+    return OutgoingMessage(key=f"{day}:session:{label}", channel=channel,
+                           text=f"All attendance gaps for {escape(label)} on {day} are resolved.",
+                           blocks=[b.to_dict() for b in blocks], kind="session", session=label)
+
+
+def _struck(resolved: Sequence[str], limit: int = 10) -> list[Block]:
+    """Resolved items, struck through: the edited alert keeps a record of what was fixed."""
+    if not resolved:
+        return []
+    lines = [f"• ~{escape(_clip(m, 280))}~" for m in list(dict.fromkeys(resolved))[:limit]]
+    more = len(set(resolved)) - len(lines)
+    if more > 0:
+        lines.append(f"_… and {more} more resolved_")
+    return [SectionBlock(text=MarkdownTextObject(text=_clip("*Resolved:*\n" + "\n".join(lines), MAX_SECTION_CHARS)))]
 
 
 # --- session alerts -----------------------------------------------------------------
 
 
-def _session_message(result: DayResult, label: str, facilitator: str | None, uid: str | None, charges: list[ChargeResult], gaps: list[Gap], who: _Identity,
-                     channel: str) -> OutgoingMessage:
+def _session_message(result: DayResult, label: str, facilitator: str | None, uid: str | None,
+                     charges: list[ChargeResult], gaps: list[Gap], who: _Identity, channel: str,
+                     resolved: Sequence[str] = ()) -> OutgoingMessage:
     day = result.day.isoformat()
     mine = [g for g in gaps if g.owner == Owner.FACILITATOR]
     lines = _gap_lines(mine, who)
@@ -171,7 +207,7 @@ def _session_message(result: DayResult, label: str, facilitator: str | None, uid
              f"until fixed")
 
     others = Counter(str(g.owner) for g in gaps if g.owner != Owner.FACILITATOR)
-    tail: list[Block] = []
+    tail: list[Block] = _struck(resolved)
     if others:
         parts = [_count(n, f"{owner} item") for owner, n in sorted(others.items())]
         tail.append(ContextBlock(elements=[MarkdownTextObject(
@@ -232,7 +268,8 @@ def _gap_lines(gaps: list[Gap], who: _Identity) -> list[tuple[str, int]]:
 
 def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileReport], program: str,
                      unmapped: list[tuple[str | None, str]], sessionless: list[Gap], alerts: int,
-                     sent_before_close: bool | None, channel: str) -> OutgoingMessage:
+                     sent_before_close: bool | None, channel: str, not_ended: int = 0,
+                     delivery: Sequence[str] = ()) -> OutgoingMessage:
     day = result.day.isoformat()
     total = len(result.charges)
     by_disposition = Counter(c.disposition for c in result.charges)
@@ -280,6 +317,8 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
     if sessionless:
         parts.append(("*Facilitator items with no session:*",
                       [(f"• {escape(g.message)}", 1) for g in sessionless]))
+    if delivery:
+        parts.insert(0, ("*:warning: Slack delivery — to fix:*", [(f"• {escape(n)}", 1) for n in delivery]))
     for title, entries in parts:
         if not entries:
             continue
@@ -288,6 +327,8 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
         fallback.append(f"{_strip_bold(title)} " + "; ".join(_plain(t) for t, _ in entries))
 
     notes = []
+    if not_ended:
+        notes.append(f"{_count(not_ended, 'session')} still in progress: alerted on after it ends.")
     if alerts or facilitator_items:
         notes.append(f"Facilitator alerts: {_count(alerts, 'session')}, {_count(facilitator_items, 'item')}.")
     if sent_before_close is True:

@@ -1,0 +1,202 @@
+"""Delivering the day's Slack messages through the ledger's outbox.
+
+Every message is stored before it is sent and keyed by day and session, so:
+
+* a re-run edits the message it posted before (``chat.update``) instead of posting
+  again, and sends nothing when nothing changed;
+* a message that cannot be sent now (an outage, 5xx after retries) stays queued
+  and goes out on the next run: nothing is lost;
+* a post whose answer was lost (timeout, connection reset) may have reached Slack:
+  it is marked ``unknown``, and before posting it again the channel's recent
+  history is searched for the message's metadata key; a found message is adopted,
+  never posted twice.
+
+Rate limits are honoured by slack-sdk's retry handlers (``Retry-After``) and by
+pacing posts to about one a second per channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+from attendbot import messages as say
+from attendbot.outputs.ledger import Ledger
+from attendbot.outputs.slack_messages import OutgoingMessage
+
+log = logging.getLogger("attendbot.slack")
+
+EVENT_TYPE = "attendbot_alert"
+HISTORY_WINDOW_SECONDS = 3600  # how far back to look for a message whose post may have gone through
+GIVE_UP_AFTER = 2  # consecutive transport failures before the rest of the run's messages just wait
+
+
+@dataclass
+class DeliveryReport:
+    posted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    waiting: int = 0  # queued for the next run
+    problems: list[str] = field(default_factory=list)  # what an administrator must fix, one line each
+
+    @property
+    def sent(self) -> int:
+        return self.posted + self.updated
+
+
+def payload_hash(message: OutgoingMessage) -> str:
+    return hashlib.sha256(json.dumps([message.channel, message.text, message.blocks],
+                                     sort_keys=True).encode()).hexdigest()
+
+
+def make_client(token: str, api_url: str = "", backoff: float = 0.5, timeout: int = 15) -> WebClient:
+    """The real slack-sdk client, retrying rate limits (honouring Retry-After), 5xx and connection errors."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    handlers = [RateLimitErrorRetryHandler(max_retry_count=3),
+                ServerErrorRetryHandler(max_retry_count=2, interval_calculator=interval),
+                ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=interval)]
+    kwargs = {"base_url": api_url} if api_url else {}
+    return WebClient(token=token, timeout=timeout, retry_handlers=handlers, **kwargs)
+
+
+class _Transport(Exception):
+    """Slack did not answer definitively: the request may or may not have taken effect."""
+
+
+class Outbox:
+    """Sends messages and remembers each one's fate in the ledger."""
+
+    def __init__(self, ledger: Ledger, client: WebClient | None, *, program: str, run_id: int,
+                 pace_seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time):
+        self.ledger, self.client, self.program, self.run_id = ledger, client, program, run_id
+        self.pace_seconds, self.sleep, self.clock = pace_seconds, sleep, clock
+        self._last_post: dict[str, float] = {}
+        self._failures = 0
+
+    def send(self, messages: Iterable[OutgoingMessage], day: str, *, post: bool, status_if_not_posted: str = "queued",
+             report: DeliveryReport | None = None) -> DeliveryReport:
+        """Store each message; when ``post`` and a client exists, post or update it in Slack.
+
+        Messages not posted are stored with ``status_if_not_posted``: ``dry_run`` (printed,
+        recorded, never sent) or ``queued`` (sent by a later run).
+        """
+        report = report or DeliveryReport()
+        stored = self.ledger.outbox_rows([m.key for m in messages])
+        for message in messages:
+            row = stored.get(message.key)
+            digest = payload_hash(message)
+            if row and row["status"] == "sent" and row["payload_hash"] == digest:
+                report.unchanged += 1
+                continue
+            previous = row["status"] if row else None
+            row = {**(row or {"ts": None, "posted_channel": None, "attempts": 0, "attempted_at": None}),
+                   "key": message.key, "day": day, "kind": message.kind, "session": message.session,
+                   "channel": message.channel, "payload": json.dumps({"text": message.text, "blocks": message.blocks}),
+                   "payload_hash": digest, "run_id": self.run_id,
+                   # an unanswered post stays 'unknown' until Slack's history has been searched for it
+                   "status": "unknown" if previous == "unknown" else "queued"}
+            if not post or self.client is None or self._failures >= GIVE_UP_AFTER:
+                if row["status"] == "queued" and not row["ts"]:
+                    row["status"] = status_if_not_posted
+                self.ledger.save_message(row)
+                report.waiting += row["status"] != "dry_run"
+                continue
+            self.ledger.save_message(row)  # stored before it is sent
+            self._deliver(message, row, report)
+        return report
+
+    def resend_waiting(self, skip_days: set[str], report: DeliveryReport) -> None:
+        """Messages of other days that could not go out before (an outage): send them now."""
+        for key, row in self.ledger.outbox().items():
+            if row["day"] in skip_days or row["status"] == "dry_run":
+                continue
+            payload = json.loads(row["payload"])
+            message = OutgoingMessage(key=key, channel=row["channel"], text=payload["text"], blocks=payload["blocks"],
+                                      kind=row["kind"], session=row["session"])
+            self.send([message], row["day"], post=True, report=report)
+
+    # --- one message ----------------------------------------------------------------
+
+    def _deliver(self, message: OutgoingMessage, row: dict, report: DeliveryReport) -> None:
+        try:
+            if not row.get("ts") and row["status"] == "unknown":
+                found = self._find_posted(message, row)
+                if found:
+                    row.update(ts=found, posted_channel=message.channel)
+                    log.info("adopted the message %s found in Slack after an unanswered post", message.key)
+            if row.get("ts"):
+                self._call("chat_update", channel=row["posted_channel"] or message.channel, ts=row["ts"],
+                           text=message.text, blocks=message.blocks)
+                report.updated += 1
+            else:
+                row.update(status="unknown", attempted_at=self.clock(), attempts=(row.get("attempts") or 0) + 1)
+                self.ledger.save_message(row)  # from here on, a lost answer may mean it was posted
+                answer = self._call("chat_postMessage", channel=message.channel, text=message.text,
+                                    blocks=message.blocks, unfurl_links=False, metadata={
+                                        "event_type": EVENT_TYPE,
+                                        "event_payload": {"program": self.program, "key": message.key}})
+                row.update(ts=answer["ts"], posted_channel=answer.get("channel") or message.channel)
+                report.posted += 1
+            row.update(status="sent", error=None)
+            self._failures = 0
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if error == "message_not_found" and row.get("ts"):
+                row.update(ts=None, status="queued")  # deleted in Slack: post it afresh next time
+            else:
+                row.update(status="failed", error=error or str(exc)[:200])
+            report.problems.append(say.slack_problem(error or "error", message.channel))
+            report.waiting += 1
+        except _Transport as exc:
+            self._failures += 1
+            if row["status"] != "unknown":
+                row["status"] = "queued"
+            row["error"] = str(exc)[:200]
+            report.waiting += 1
+            if self._failures == GIVE_UP_AFTER:
+                report.problems.append(say.slack_unreachable(str(exc)))
+        self.ledger.save_message(row)
+
+    def _call(self, method: str, **kwargs) -> dict:
+        channel = kwargs.get("channel", "")
+        if method == "chat_postMessage":
+            wait = self._last_post.get(channel, 0) + self.pace_seconds - self.clock()
+            if wait > 0:
+                self.sleep(wait)  # about one message a second per channel, as Slack asks
+            self._last_post[channel] = self.clock()
+        try:
+            return getattr(self.client, method)(**kwargs).data
+        except SlackApiError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            if status == 200 and isinstance(exc.response.data, dict):
+                raise  # Slack answered: a definite error
+            raise _Transport(f"{method}: HTTP {status}") from exc
+        except Exception as exc:  # timeouts, resets, refused connections, unreadable answers
+            raise _Transport(f"{method}: {type(exc).__name__}: {exc}") from exc
+
+    def _find_posted(self, message: OutgoingMessage, row: dict) -> str | None:
+        """The ts of this message if an earlier, unanswered post did reach the channel."""
+        oldest = (row.get("attempted_at") or self.clock()) - HISTORY_WINDOW_SECONDS
+        cursor = None
+        for _ in range(10):
+            page = self._call("conversations_history", channel=message.channel, oldest=f"{oldest:.6f}",
+                              include_all_metadata=True, limit=200, cursor=cursor)
+            for item in page.get("messages", []):
+                meta = item.get("metadata") or {}
+                if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get("key") == message.key:
+                    return item["ts"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+        return None

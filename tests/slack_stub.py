@@ -1,0 +1,137 @@
+"""A small local stand-in for the Slack Web API, for the real slack-sdk client to talk to.
+
+It listens on 127.0.0.1 on a free port, answers ``auth.test``, ``chat.postMessage``,
+``chat.update`` and ``conversations.history`` like Slack does, keeps the channel's
+messages (with their metadata), records every request, and plays scripted faults:
+HTTP errors with headers (429 + Retry-After, 500), Slack errors (``ok: false``),
+and a response lost after the message was posted (the connection is dropped).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None  # a Slack error code: {"ok": false, "error": ...}
+    headers: dict = field(default_factory=dict)
+    drop_after_posting: bool = False  # post the message, then close the connection without answering
+
+
+class SlackStub:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict]] = []
+        self.channels: dict[str, list[dict]] = defaultdict(list)
+        self.faults: dict[str, list[Fault]] = defaultdict(list)
+        self._ts = 1_700_000_000
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    body = json.loads(raw or "{}")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                method = self.path.rsplit("/", 1)[-1]
+                stub._handle(self, method, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- test-facing API ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def start(self) -> "SlackStub":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, method: str, times: int = 1, **fault) -> None:
+        """The next ``times`` calls of ``method`` get this fault."""
+        self.faults[method].extend(Fault(**fault) for _ in range(times))
+
+    def calls(self, method: str) -> list[dict]:
+        return [body for m, body in self.requests if m == method]
+
+    def posted(self, channel: str | None = None) -> list[dict]:
+        """Messages as they now stand in Slack (after updates)."""
+        chans = [channel] if channel else list(self.channels)
+        return [m for c in chans for m in self.channels[c]]
+
+    # --- the API -------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str, body: dict) -> None:
+        with self._lock:
+            self.requests.append((method, body))
+            fault = self.faults[method].pop(0) if self.faults[method] else None
+        if fault and fault.status != 200:
+            return self._reply(handler, fault.status, {"ok": False, "error": "server_error"}, fault.headers)
+        if fault and fault.error:
+            return self._reply(handler, 200, {"ok": False, "error": fault.error})
+        result = getattr(self, "_" + method.replace(".", "_"), None)
+        if result is None:
+            return self._reply(handler, 200, {"ok": False, "error": "unknown_method"})
+        answer = result(body)
+        if fault and fault.drop_after_posting:
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return
+        self._reply(handler, 200, answer)
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            handler.send_header(k, v)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _auth_test(self, body: dict) -> dict:
+        return {"ok": True, "user_id": "UBOT", "team_id": "T1"}
+
+    def _chat_postMessage(self, body: dict) -> dict:
+        with self._lock:
+            self._ts += 1
+            ts = f"{self._ts}.000100"
+            metadata = body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            message = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks"), "metadata": metadata}
+            self.channels[body["channel"]].append(message)
+        return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+
+    def _chat_update(self, body: dict) -> dict:
+        with self._lock:
+            for message in self.channels[body["channel"]]:
+                if message["ts"] == body["ts"]:
+                    message.update(text=body.get("text"), blocks=body.get("blocks"))
+                    return {"ok": True, "channel": body["channel"], "ts": body["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _conversations_history(self, body: dict) -> dict:
+        messages = list(reversed(self.channels.get(body["channel"], [])))
+        if not str(body.get("include_all_metadata")).lower() in ("true", "1"):
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        return {"ok": True, "messages": messages, "has_more": False}
