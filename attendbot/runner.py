@@ -10,7 +10,7 @@ from attendbot.config import Settings
 from attendbot.errors import UnreadableFile
 from attendbot.outputs.ledger import Ledger
 from attendbot.outputs.report import human_summary
-from attendbot.outputs.slack_client import DeliveryReport, Outbox, make_client
+from attendbot.outputs.slack_client import DeliveryReport, Outbox
 from attendbot.outputs.slack_messages import build_messages
 from attendbot.pipeline import RunOutcome, run_day, shown_path
 from attendbot.readers import Ambiguous, all_readers, identify, why_ignored
@@ -71,8 +71,8 @@ def _deliver(settings: Settings, ledger: Ledger, outcome: RunOutcome, now: dt.da
                               sent_before_close=before_close, resolved=resolved, not_ended=not_ended, notes=notes)
 
     messages = build()
-    client = make_client(settings.slack_token, settings.slack.api_url) if live else None
-    outbox = Outbox(ledger, client, program=settings.program.name, run_id=outcome.run_id, pace_seconds=PACE_SECONDS)
+    outbox = Outbox(ledger, settings.slack_token if live else None, api_url=settings.slack.api_url,
+                    program=settings.program.name, run_id=outcome.run_id, pace_seconds=PACE_SECONDS)
     post = live and alerts
     hold = "queued" if live else "dry_run"
     report = outbox.send([m for m in messages if m.kind != "billing"], iso, post=post, status_if_not_posted=hold)

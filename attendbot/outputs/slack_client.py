@@ -39,6 +39,7 @@ log = logging.getLogger("attendbot.slack")
 EVENT_TYPE = "attendbot_alert"
 HISTORY_WINDOW_SECONDS = 3600  # how far back to look for a message whose post may have gone through
 GIVE_UP_AFTER = 2  # consecutive transport failures before the rest of the run's messages just wait
+RETRY_BACKOFF = 0.5  # seconds, doubled per retry of a 5xx or a connection error
 
 
 @dataclass
@@ -59,12 +60,18 @@ def payload_hash(message: OutgoingMessage) -> str:
                                      sort_keys=True).encode()).hexdigest()
 
 
-def make_client(token: str, api_url: str = "", backoff: float = 0.5, timeout: int = 15) -> WebClient:
-    """The real slack-sdk client, retrying rate limits (honouring Retry-After), 5xx and connection errors."""
-    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+def make_client(token: str, api_url: str = "", *, retry_connection_errors: bool, timeout: int = 15) -> WebClient:
+    """The real slack-sdk client, retrying rate limits (honouring Retry-After) and 5xx answers.
+
+    ``retry_connection_errors`` only for calls that are safe to repeat (updates, history):
+    a post whose connection broke may have gone through, and repeating it blindly could post
+    twice — :class:`Outbox` searches the channel's history first instead.
+    """
+    interval = BackoffRetryIntervalCalculator(backoff_factor=RETRY_BACKOFF)
     handlers = [RateLimitErrorRetryHandler(max_retry_count=3),
-                ServerErrorRetryHandler(max_retry_count=2, interval_calculator=interval),
-                ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=interval)]
+                ServerErrorRetryHandler(max_retry_count=2, interval_calculator=interval)]
+    if retry_connection_errors:
+        handlers.append(ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=interval))
     kwargs = {"base_url": api_url} if api_url else {}
     return WebClient(token=token, timeout=timeout, retry_handlers=handlers, **kwargs)
 
@@ -76,10 +83,13 @@ class _Transport(Exception):
 class Outbox:
     """Sends messages and remembers each one's fate in the ledger."""
 
-    def __init__(self, ledger: Ledger, client: WebClient | None, *, program: str, run_id: int,
+    def __init__(self, ledger: Ledger, token: str | None, *, api_url: str = "", program: str, run_id: int,
                  pace_seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time):
-        self.ledger, self.client, self.program, self.run_id = ledger, client, program, run_id
+        """``token`` None: nothing is sent, messages are only stored."""
+        self.ledger, self.program, self.run_id = ledger, program, run_id
+        self.client = make_client(token, api_url, retry_connection_errors=False) if token else None
+        self.safe_client = make_client(token, api_url, retry_connection_errors=True) if token else None
         self.pace_seconds, self.sleep, self.clock = pace_seconds, sleep, clock
         self._last_post: dict[str, float] = {}
         self._failures = 0
@@ -159,6 +169,11 @@ class Outbox:
             report.problems.append(say.slack_problem(error or "error", message.channel))
             report.waiting += 1
         except _Transport as exc:
+            if row["status"] == "unknown" and not row.get("ts") and self._adopt_after_lost_answer(message, row):
+                report.posted += 1
+                self._failures = 0
+                self.ledger.save_message(row)
+                return
             self._failures += 1
             if row["status"] != "unknown":
                 row["status"] = "queued"
@@ -175,8 +190,9 @@ class Outbox:
             if wait > 0:
                 self.sleep(wait)  # about one message a second per channel, as Slack asks
             self._last_post[channel] = self.clock()
+        client = self.client if method == "chat_postMessage" else self.safe_client
         try:
-            return getattr(self.client, method)(**kwargs).data
+            return getattr(client, method)(**kwargs).data
         except SlackApiError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             if status == 200 and isinstance(exc.response.data, dict):
@@ -184,6 +200,16 @@ class Outbox:
             raise _Transport(f"{method}: HTTP {status}") from exc
         except Exception as exc:  # timeouts, resets, refused connections, unreadable answers
             raise _Transport(f"{method}: {type(exc).__name__}: {exc}") from exc
+
+    def _adopt_after_lost_answer(self, message: OutgoingMessage, row: dict) -> bool:
+        """Right after a post whose answer was lost: if Slack has it, adopt it (status sent)."""
+        try:
+            found = self._find_posted(message, row)
+        except (_Transport, SlackApiError):
+            return False
+        if found:
+            row.update(ts=found, posted_channel=message.channel, status="sent", error=None)
+        return bool(found)
 
     def _find_posted(self, message: OutgoingMessage, row: dict) -> str | None:
         """The ts of this message if an earlier, unanswered post did reach the channel."""
