@@ -44,8 +44,8 @@ def still_changing(path: Path, settle_seconds: float, now: float | None = None) 
     return (now or time.time()) - path.stat().st_mtime < settle_seconds
 
 
-def quarantine(path: Path, inbox: Path, reason: str, day: dt.date) -> Path:
-    """Move an unreadable file to ``<inbox>/../quarantine/<day>/`` with a note of why. Never overwrites."""
+def quarantine_target(path: Path, inbox: Path, day: dt.date) -> Path:
+    """Where an unreadable file goes: ``<inbox>/../quarantine/<day>/<name>``, never over another file."""
     folder = inbox.parent / "quarantine" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(folder.parent, 0o700)
@@ -54,11 +54,15 @@ def quarantine(path: Path, inbox: Path, reason: str, day: dt.date) -> Path:
     while target.exists() or target.with_name(target.name + ".why.txt").exists():
         target = folder / f"{path.stem}.{n}{path.suffix}"
         n += 1
-    shutil.move(str(path), target)
+    return target
+
+
+def quarantine(path: Path, target: Path, reason: str) -> None:
+    """Move an unreadable file to ``target`` with a ``.why.txt`` note beside it."""
     note = target.with_name(target.name + ".why.txt")
     note.write_text(f"{path.name} was moved here from {path.parent} on "
                     f"{dt.datetime.now().isoformat(timespec='seconds')} because it could not be read:\n"
                     f"{reason}\n\nFix or re-export the file and drop it into the inbox again.\n",
                     encoding="utf-8")
     os.chmod(note, 0o600)
-    return target
+    shutil.move(str(path), target)

@@ -127,10 +127,13 @@ class Ingest:
 
     def _quarantine(self, src: SourceFile, path: Path, name: str, kind: str, reason: str) -> FileReport:
         src.close()
-        moved = inbox.quarantine(path, self.settings.inbox, reason, self.day)
+        target = inbox.quarantine_target(path, self.settings.inbox, self.day)
         report = FileReport(src.shown, kind, "unreadable", reason, src.sha256,
-                            quarantined_to=shown_path(moved))
+                            quarantined_to=shown_path(target))
+        # Recorded first, moved second: killed in between, the file is still in the inbox and
+        # is simply quarantined again by the next run; never moved without a record.
         self.ledger.record_file(report, name, self.run_id)
+        inbox.quarantine(path, target, reason)
         log.warning("%s could not be read (%s); moved to %s", src.shown, reason, report.quarantined_to)
         return report
 
