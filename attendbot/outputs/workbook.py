@@ -383,6 +383,9 @@ def _make_private_dirs(folder: Path) -> None:
 def _save_atomically(wb: Workbook, path: Path) -> None:
     """Save to a temp file next to ``path``, fsync, then ``os.replace``; clean up on any error."""
     _make_private_dirs(path.parent)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run that was killed mid-save
+        with contextlib.suppress(OSError):
+            stale.unlink()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0o600
     os.close(fd)
     try:
