@@ -9,6 +9,19 @@ Payer rules are layered like pdfplumber's table settings: a code section inside
 a payer overrides that payer, a payer section overrides ``[defaults]``, and
 ``[defaults]`` overrides the built-in values below. :meth:`PayerBook.policy`
 resolves a charge's payer name once into a flat :class:`Policy`.
+
+Secrets never live in these files. Before anything else is checked, every key
+and string value of both files is looked at: a value that looks like a Slack
+token (``xoxb-…``, ``xoxp-…``, ``xapp-…``) or a key named like a secret
+(``token``, ``bot_token``, ``slack_token``, ``secret``, ``password`` …) stops the
+run with a message to put the token in ``SLACK_BOT_TOKEN`` instead.
+
+``[retention] keep_days`` (attendbot.toml; default 0 = off): how many days of
+records ``attendbot purge`` keeps. With ``keep_days = 90``, ``attendbot purge``
+deletes the ledger rows, audit workbooks and quarantined files of service days
+before today (in the program's time zone) minus 90 days. Nothing is ever deleted
+unless ``attendbot purge`` is run (from cron, say); ``--before DATE`` gives the
+cut-off directly.
 """
 
 from __future__ import annotations
@@ -111,10 +124,18 @@ class SlackSection(_Section):
         return value
 
 
+class RetentionSection(_Section):
+    """How long records are kept: ``attendbot purge`` deletes service days before today minus
+    ``keep_days`` (0, the default: retention is off and purge needs ``--before DATE``)."""
+
+    keep_days: Annotated[int, Field(ge=0)] = 0
+
+
 class MainFile(_Section):
     program: ProgramSection = Field(default_factory=ProgramSection)
     paths: PathsSection = Field(default_factory=PathsSection)
     slack: SlackSection = Field(default_factory=SlackSection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
     columns: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
     @field_validator("columns")
@@ -318,6 +339,38 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(str(path), None, f"cannot be read: {exc.strerror}") from None
 
 
+SECRET_PROBLEM = "looks like a secret: put it in the SLACK_BOT_TOKEN environment variable, never in a file"
+#: Slack tokens: bot, user, app-level, refresh, configuration (``xoxe.xoxp-…`` holds ``xoxp-``).
+_SLACK_TOKEN = re.compile(r"xox[abposre]-[0-9A-Za-z]|xapp-[0-9A-Za-z]")
+_SECRET_WORDS = {"token", "tokens", "secret", "secrets", "password", "passwd", "passphrase", "apikey"}
+#: Tables whose keys are names people chose (a facilitator, a payer), not settings.
+_NAME_KEYS = {("slack", "facilitators"), ("payers",)}
+
+
+def _secret_key(key: str) -> bool:
+    words = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    parts = words.split("_")
+    return bool(_SECRET_WORDS.intersection(parts)) or "api_key" in words
+
+
+def _refuse_secrets(data: Any, source: str, where: tuple[str, ...] = ()) -> None:
+    """Raise ConfigError naming the first key whose name or value looks like a secret.
+
+    The value itself is never repeated in the message: it would land in logs and terminals.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = (*where, str(key))
+            if where not in _NAME_KEYS and _secret_key(str(key)):
+                raise ConfigError(source, ".".join(path), SECRET_PROBLEM)
+            _refuse_secrets(value, source, path)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _refuse_secrets(value, source, (*where, str(i)))
+    elif isinstance(data, str) and _SLACK_TOKEN.search(data):
+        raise ConfigError(source, ".".join(where) or None, SECRET_PROBLEM)
+
+
 def _validate(model: type[BaseModel], data: dict, source: str) -> Any:
     try:
         return model.model_validate(data)
@@ -338,15 +391,19 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
     """Load both files; ``payers.toml`` sits beside ``attendbot.toml``.
 
     Raises:
-        ConfigError: the file, key and problem of the first thing that is wrong.
+        ConfigError: the file, key and problem of the first thing that is wrong; a secret
+            in either file is reported before anything else.
     """
     base = base or Path.cwd()
     path = Path(config_path) if config_path else DEFAULT_CONFIG
     if not path.is_absolute():
         path = base / path
-    main = _validate(MainFile, _read_toml(path), _shown(path, base))
+    main_raw = _read_toml(path)
+    _refuse_secrets(main_raw, _shown(path, base))
     payers_path = path.parent / "payers.toml"
     payers_raw = _read_toml(payers_path) if payers_path.exists() else {}
+    _refuse_secrets(payers_raw, _shown(payers_path, base))
+    main = _validate(MainFile, main_raw, _shown(path, base))
     book = PayerBook(_validate(PayersFile, payers_raw, _shown(payers_path, base)), _shown(payers_path, base))
 
     def resolve(value: str) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -250,6 +251,8 @@ def run_demo(folder: Path, out: TextIO) -> int:
     settings = config.load(config_path, base=folder)
     print(f"attendbot demo: sample program written to {folder}/ (config/, inbox/)\n", file=out)
     outcome = run_once(settings, DAY, dry_run=True, out=out)
+    exe = Path(sys.executable).with_name("attendbot")
+    command = str(exe) if exe.exists() else f"{sys.executable} -m attendbot"
     print(f"\nThe billing lead's audit workbook: {outcome.workbook}\n"
-          f"Re-run it yourself:  cd {folder} && attendbot run --date {DAY} --dry-run --json", file=out)
+          f"Re-run it yourself:  cd {folder} && {command} run --date {DAY} --dry-run --json", file=out)
     return 0

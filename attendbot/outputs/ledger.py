@@ -166,23 +166,84 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class Ledger:
-    """The ledger file. Opening it applies pending migrations; a damaged file is never overwritten."""
+def migration_names() -> list[str]:
+    """Every migration of the ledger schema, in the order they apply."""
+    empty = sqlite_utils.Database(memory=True)
+    try:
+        return [m.name for m in MIGRATIONS.pending(empty)]
+    finally:
+        empty.close()
 
-    def __init__(self, path: Path):
+
+def _refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
+    """Raise unless ``db`` is an attendbot ledger (at any schema version) or empty. Reads only.
+
+    A file holding other tables and no record of attendbot's migrations belongs to someone
+    else; one with migrations this version does not know was written by a newer attendbot.
+    Either is refused before anything is written to it.
+    """
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+    ledger_sets: list[tuple[str, str]] = []
+    if MIGRATIONS.migrations_table in tables:
+        ledger_sets = db.execute(f"SELECT migration_set, name FROM [{MIGRATIONS.migrations_table}] "
+                                 "ORDER BY rowid").fetchall()
+    ours = [name for mset, name in ledger_sets if mset == MIGRATIONS.name]
+    others = sorted(t for t in tables if t != MIGRATIONS.migrations_table and not t.startswith("sqlite_"))
+    if not ours and (others or ledger_sets):
+        shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+        raise AttendbotError(f"the ledger {path} is not an attendbot ledger (it holds other tables: {shown or 'none'}, "
+                             "and no attendbot schema); it was left untouched — set [paths] db to another file "
+                             "or move it aside")
+    newer = [name for name in ours if name not in migration_names()]
+    if newer:
+        raise AttendbotError(f"the ledger {path} was written by a newer version of attendbot (schema {newer[-1]}); "
+                             "it was left untouched — upgrade attendbot to use it")
+
+
+class Ledger:
+    """The ledger file. Opening it applies pending migrations; a damaged file is never overwritten.
+
+    A missing file is created (mode 0600); a ledger from an older version is brought up to the
+    current schema; a file that is not a ledger (random bytes, someone else's database) or was
+    written by a newer version raises :class:`AttendbotError` and is not written to.
+    ``readonly`` opens an existing ledger without migrating or writing it (``purge --dry-run``);
+    tables of migrations not applied yet are then simply missing.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if readonly and not path.exists():
+            raise AttendbotError(f"there is no ledger at {path}")
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         new = not path.exists()
         try:
-            self.db = sqlite_utils.Database(path)
+            if readonly:
+                self.db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
+            else:
+                self.db = sqlite_utils.Database(path)
             if new:
-                os.chmod(path, 0o600)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            MIGRATIONS.apply(self.db)
+                os.chmod(path, 0o600)  # SQLite gives the -wal and -shm files the database file's mode
+            _refuse_foreign(self.db, path)
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                MIGRATIONS.apply(self.db)
         except sqlite3.DatabaseError as exc:
+            self._close_quietly()
             raise AttendbotError(f"the ledger {path} is damaged or not an attendbot ledger ({exc}); "
                                  "it was left untouched — restore it from a backup or move it aside") from exc
+        except AttendbotError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
 
     def close(self) -> None:
         self.db.close()
