@@ -1,7 +1,12 @@
-"""``attendbot run | serve | demo | check``.
+"""``attendbot run | serve | demo | check | purge``.
 
 Exit status: 0 the day was reconciled (gaps or not); 2 bad configuration or
 arguments; 1 anything else that stopped the run.
+
+Every command runs with umask 077: the ledger (and SQLite's -wal/-shm files),
+audit workbooks, quarantined files' notes, lock files and every folder the bot
+creates are readable by their owner only, on top of the explicit modes the
+writers set.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -62,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Write a sample program (config and a day's inbox) into a folder and run it. "
                                       "Needs no configuration and no network.")
     demo.add_argument("--dir", default="attendbot-demo", help="folder to create (default: ./attendbot-demo)")
+
+    purge = sub.add_parser("purge", help="delete records older than the retention period",
+                           description="Delete the ledger rows, audit workbooks and quarantined files of service "
+                                       "days before DATE (default: today minus [retention] keep_days; retention "
+                                       "is off unless one of them is given). Never touches the inbox. Prints "
+                                       "counts only.")
+    purge.add_argument("--before", type=_date, metavar="DATE",
+                       help="delete service days strictly before this day, YYYY-MM-DD")
+    purge.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
+    purge.add_argument("--dry-run", action="store_true", help="delete nothing; print what would be deleted")
     return parser
 
 
@@ -70,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose or args.command == "serve"  # the worker's log is its only voice
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="attendbot: %(levelname)s: %(message)s", stream=sys.stderr)
+    previous_umask = os.umask(0o077)  # whatever a command creates is readable by its owner only
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
@@ -81,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("attendbot: interrupted", file=sys.stderr)
         return 1
+    finally:
+        os.umask(previous_umask)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -118,4 +137,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), out=sys.stdout)
 
 
-COMMANDS = {"run": cmd_run, "serve": cmd_serve, "check": cmd_check, "demo": cmd_demo}
+def cmd_purge(args: argparse.Namespace) -> int:
+    from attendbot import purge
+
+    settings = config.load(args.config)
+    today = purge.today(settings)
+    before = purge.cutoff(settings, args.before, today)
+    if before is None:
+        print("attendbot: retention is off: give --before DATE or set [retention] keep_days", file=sys.stderr)
+        return 2
+    if before > today:
+        print(f"attendbot: --before {before} is after today ({today}): purge deletes only days that are over",
+              file=sys.stderr)
+        return 2
+    print(purge.purge(settings, before, dry_run=args.dry_run).summary())
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "serve": cmd_serve, "check": cmd_check, "demo": cmd_demo, "purge": cmd_purge}

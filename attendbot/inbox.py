@@ -66,3 +66,4 @@ def quarantine(path: Path, target: Path, reason: str) -> None:
                     encoding="utf-8")
     os.chmod(note, 0o600)
     shutil.move(str(path), target)
+    os.chmod(target, 0o600)  # a move keeps the mode the file had in the inbox

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from attendbot import inbox
+from attendbot import budget, inbox
 from attendbot.codes import GapCode
 from attendbot.config import Settings
-from attendbot.errors import AttendbotError, UnreadableFile
+from attendbot.errors import AttendbotError
 from attendbot.model import DayResult, Evidence, FileReport, ReadResult
 from attendbot.outputs.ledger import Ledger
 from attendbot.outputs.workbook import workbook_path, write_workbook
-from attendbot.readers import Ambiguous, Reader, all_readers, identify, why_ignored
+from attendbot.readers import Reader, all_readers
 from attendbot.readers.source import SourceFile
 from attendbot.reconcile import reconcile
 
@@ -101,28 +101,25 @@ class Ingest:
                           known["sha256"], days)
 
     def _read(self, src: SourceFile, path: Path, name: str) -> FileReport:
-        reader: Reader | None = None
-        try:
-            reader = identify(src, self.readers)
-            if reader is None:
-                report = FileReport(src.shown, "unknown", "ignored", why_ignored(src), src.sha256)
-                self.ledger.record_file(report, name, self.run_id)
-                return report
-            result = reader.read(src)
-            if not result.days:
-                raise UnreadableFile(_nothing_read(reader, result))
-        except Ambiguous as exc:
-            return self._quarantine(src, path, name, "unknown", f"it looks like more than one kind of file ({exc}); "
-                                                          "it was not guessed")
-        except UnreadableFile as exc:
-            return self._quarantine(src, path, name, reader.kind if reader else "unknown", exc.reason)
-        except Exception as exc:  # one bad file never stops the run
-            log.debug("unexpected error reading %s", src.shown, exc_info=True)
-            return self._quarantine(src, path, name, reader.kind if reader else "unknown",
-                                    f"unexpected {type(exc).__name__} while reading: {str(exc)[:200]}")
-        report = FileReport(src.shown, reader.kind, "read", _read_detail(result), src.sha256,
+        """Identify and read the file within its time and memory budget (:mod:`attendbot.budget`:
+        a separate process the run kills when it overruns), then record or quarantine it."""
+        outcome = budget.read_file(path, src.shown, self.readers)
+        if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != src.sha256):
+            return FileReport(src.shown, "unknown", "ignored",
+                              outcome.reason if outcome.status == "retry"
+                              else "changed while it was being read (still being written?); left for the next run")
+        if outcome.status == "ignored":
+            report = FileReport(src.shown, "unknown", "ignored", outcome.reason, src.sha256)
+            self.ledger.record_file(report, name, self.run_id)
+            return report
+        if outcome.status != "read":
+            return self._quarantine(src, path, name, outcome.kind, outcome.reason)
+        result = outcome.result
+        if not result.days:
+            return self._quarantine(src, path, name, outcome.kind, _nothing_read(outcome.kind, result))
+        report = FileReport(src.shown, outcome.kind, "read", _read_detail(result), src.sha256,
                             tuple(sorted(d.isoformat() for d in result.days)))
-        self.ledger.record_file(report, name, self.run_id, reader.name, result)
+        self.ledger.record_file(report, name, self.run_id, outcome.reader, result)
         return report
 
     def _quarantine(self, src: SourceFile, path: Path, name: str, kind: str, reason: str) -> FileReport:
@@ -138,10 +135,10 @@ class Ingest:
         return report
 
 
-def _nothing_read(reader: Reader, result: ReadResult) -> str:
+def _nothing_read(kind: str, result: ReadResult) -> str:
     if result.problems:
         return "; ".join(p.message for p in result.problems[:3])
-    return f"identified as {reader.kind} but holds no rows"
+    return f"identified as {kind} but holds no rows"
 
 
 def _read_detail(result: ReadResult) -> str:

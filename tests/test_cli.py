@@ -15,7 +15,7 @@ from attendbot.cli import build_parser, main
 from conftest import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("run", "serve", "check", "demo")
+COMMANDS = ("run", "serve", "check", "demo", "purge")
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
     """The one reader that claims ``src``; None when no reader does (see :func:`why_ignored`).
 
     Raises:
-        UnreadableFile: the file cannot be read at all (empty, damaged, encrypted).
+        UnreadableFile: the file cannot be read at all (empty, damaged, encrypted, an HTML
+            page under a spreadsheet's name, over a size budget of :mod:`attendbot.budget`).
         Ambiguous: more than one reader claims it.
     """
     if src.format == "empty":
@@ -50,6 +51,8 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
     if src.format == "ole":
         raise UnreadableFile("an encrypted (password-protected) workbook or a legacy .xls file; "
                              "save it as an unprotected .xlsx")
+    if src.format == "html":
+        raise UnreadableFile("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
     claims = [r for r in readers if r.identify(src)]
     if len(claims) > 1:
         raise Ambiguous(claims)

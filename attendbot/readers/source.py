@@ -3,6 +3,10 @@
 Readers ask a :class:`SourceFile` for its bytes, its format, its workbook, its CSV
 rows or its PDF; each is computed at most once, so asking every reader to
 identify a file costs one parse, not one per reader.
+
+It also applies the size budgets of :mod:`attendbot.budget` before anything is
+parsed — file size, CSV and worksheet rows, an XLSX's unpacked size and compression
+ratio — so a huge or hostile file is reported unreadable with what to do, cheaply.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attendbot import budget
 from attendbot.errors import UnreadableFile
 
 if TYPE_CHECKING:
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted .xlsx
 _DELIMITERS = (",", "\t", ";", "|")  # in order of preference when they split equally well
+_HTML_STARTS = (b"<!doctype html", b"<html")  # a web report saved under a spreadsheet's name
+_HASH_CHUNK = 1024 * 1024
+_ROW_SLACK = 100  # lines above the data (title, report dates, blank lines, header) not counted as rows
 
 
 class SourceFile:
@@ -42,15 +50,30 @@ class SourceFile:
 
     @cached_property
     def data(self) -> bytes:
+        """The file's bytes. Raises UnreadableFile for a file over the size budget, unread."""
+        size = len(self._data) if self._data is not None else self.path.stat().st_size
+        if size > budget.MAX_FILE_BYTES:
+            raise UnreadableFile(f"the file is {budget.megabytes(size)}, more than the "
+                                 f"{budget.megabytes(budget.MAX_FILE_BYTES)} an export or sign-in file may be: "
+                                 "export a shorter date range, or split it")
         return self._data if self._data is not None else self.path.read_bytes()
 
     @cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        """Of the bytes; read in chunks when they are not loaded (the run hashes every file,
+        a huge one too, without holding it in memory)."""
+        if self._data is not None or "data" in self.__dict__:
+            return hashlib.sha256(self.data).hexdigest()
+        digest = hashlib.sha256()
+        with self.path.open("rb") as f:
+            while chunk := f.read(_HASH_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     @cached_property
     def format(self) -> str:
-        """``pdf``, ``xlsx``, ``text`` (CSV-like), ``ole`` (xls or encrypted xlsx), ``zip``, ``empty`` or ``binary``."""
+        """``pdf``, ``xlsx``, ``text`` (CSV-like), ``html`` (a web page, whatever its name),
+        ``ole`` (xls or encrypted xlsx), ``zip``, ``empty`` or ``binary``."""
         head = self.data[:2048]
         if not head.strip():
             return "empty"
@@ -65,6 +88,8 @@ class SourceFile:
             except (zipfile.BadZipFile, ValueError, OSError):
                 return "zip"
             return "xlsx" if "xl/workbook.xml" in names else "zip"
+        if _is_html(head):
+            return "html"
         if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
             return "binary"
         return "text"
@@ -76,19 +101,51 @@ class SourceFile:
         """The workbook, opened read-only once. Raises UnreadableFile for a broken one."""
         if self.format != "xlsx":
             raise UnreadableFile(f"not an XLSX workbook (looks like {self.format})")
+        self._check_zip()
         import openpyxl
 
         try:
             return openpyxl.load_workbook(io.BytesIO(self.data), read_only=True, data_only=True)
+        except MemoryError:
+            raise  # the file's memory budget (attendbot.budget) reports it
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise UnreadableFile(_xlsx_reason("damaged XLSX workbook", exc)) from exc
+
+    def _check_zip(self) -> None:
+        """The unpacked sizes the ZIP directory declares, checked before anything is unpacked:
+        a zip bomb is refused here. (Python's zipfile never unpacks a member past its declared
+        size, so a directory that lies about sizes gets a damaged-file error, not a bomb.)"""
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                members = zf.infolist()
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:
             raise UnreadableFile(f"damaged XLSX workbook: {type(exc).__name__}: {str(exc)[:120]}") from exc
+        total = sum(m.file_size for m in members)
+        if total > budget.MAX_UNZIPPED_BYTES:
+            raise UnreadableFile(f"the workbook would unpack to {budget.megabytes(total)}, more than "
+                                 f"{budget.megabytes(budget.MAX_UNZIPPED_BYTES)} (a zip bomb?): "
+                                 "export a shorter date range, or save it again from Excel")
+        for m in members:
+            ratio = m.file_size / max(m.compress_size, 1)
+            if m.file_size >= budget.ZIP_RATIO_FLOOR and ratio > budget.MAX_ZIP_RATIO:
+                raise UnreadableFile(f"the workbook's {m.filename} is compressed {ratio:,.0f} times "
+                                     f"({budget.megabytes(m.compress_size)} unpacking to "
+                                     f"{budget.megabytes(m.file_size)}), which no spreadsheet is (a zip bomb?); "
+                                     "save it again from Excel")
 
     def sheet_rows(self, sheet) -> Iterator[tuple[Any, ...]]:
-        """One worksheet's rows as tuples of cell values."""
+        """One worksheet's rows as tuples of cell values; at most ``budget.MAX_ROWS`` of them."""
+        limit = budget.MAX_ROWS + _ROW_SLACK
         try:
-            yield from sheet.iter_rows(values_only=True)
+            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if n > limit:
+                    raise UnreadableFile(f"worksheet {sheet.title!r} has more than {budget.MAX_ROWS:,} rows: "
+                                         "export a shorter date range")
+                yield row
+        except (UnreadableFile, MemoryError):
+            raise
         except Exception as exc:
-            raise UnreadableFile(f"damaged worksheet {sheet.title!r}: {type(exc).__name__}: {str(exc)[:120]}") from exc
+            raise UnreadableFile(_xlsx_reason(f"damaged worksheet {sheet.title!r}", exc)) from exc
 
     @cached_property
     def tables(self) -> list[tuple[str | None, list[tuple[Any, ...]]]]:
@@ -125,6 +182,7 @@ class SourceFile:
         """
         if self.format != "text":
             return []
+        self._check_rows()
         text = self.text
         head = text.splitlines()[:60]
 
@@ -134,11 +192,29 @@ class SourceFile:
         delimiter = max(_DELIMITERS, key=fields)
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
+    def _check_rows(self) -> None:
+        """More lines than ``budget.MAX_ROWS``, counted on the bytes before any CSV parsing (a
+        line break inside a quoted field counts too: the bound is on lines, cheaply)."""
+        data = self.data  # UTF-16 too: its line break is b"\n\x00" (or b"\x00\n"), one b"\n" each
+        lines = max(data.count(b"\n"), data.count(b"\r"))
+        if lines > budget.MAX_ROWS + _ROW_SLACK:
+            raise UnreadableFile(f"the file has more than {budget.MAX_ROWS:,} rows "
+                                 f"({lines:,} lines): export a shorter date range")
+
     # --- PDF ----------------------------------------------------------------------
 
     @cached_property
     def pdf(self) -> "PdfDocument":
-        """The PDF, parsed once. Raises UnreadableFile for an encrypted or damaged one."""
+        """The PDF, parsed once. Raises UnreadableFile for an encrypted or damaged one.
+
+        A PDF longer than :data:`~attendbot.readers.pdf_backend.MAX_PAGES` pages is not
+        refused: its first ``MAX_PAGES`` pages are read and the rest are reported (the
+        sign-in reader adds an ``UNREADABLE_FILE`` problem naming the page count and the
+        first page not read), so a long file's sheets are used and none is lost silently.
+        Reading ``MAX_PAGES`` sign-in pages takes a few seconds, well inside the per-file
+        time budget (``budget.FILE_SECONDS``), which still stops a page that makes the PDF
+        library spin.
+        """
         from attendbot.readers.pdf_backend import open_pdf
 
         return open_pdf(self.data, self.shown)
@@ -148,3 +224,34 @@ class SourceFile:
             obj = self.__dict__.pop(name, None)
             if obj is not None and hasattr(obj, "close"):
                 obj.close()
+
+
+def _is_html(head: bytes) -> bool:
+    """A web page: ``<!DOCTYPE html`` or ``<html`` first, after a BOM and white space."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="ignore").encode("ascii", errors="ignore")
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(_HTML_STARTS)
+
+
+def _xlsx_reason(what: str, exc: BaseException) -> str:
+    """Why openpyxl could not read a workbook. An XML bomb (entity declarations, refused by
+    defusedxml, through which openpyxl parses) and invalid XML are named as such, whatever
+    openpyxl wrapped them in."""
+    chain, seen = [], set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+
+    def detail(e: BaseException) -> str:
+        return f"{type(e).__name__}: {str(e)[:120]}"
+
+    for e in chain:
+        if (type(e).__module__ or "").startswith("defusedxml"):
+            return (f"{what}: its XML declares entities or a DTD (an XML bomb?), which is refused ({detail(e)}); "
+                    "save it again from Excel")
+    for e in chain:
+        if isinstance(e, SyntaxError) or (type(e).__module__ or "").startswith(("xml.", "pyexpat", "lxml")):
+            return f"{what}: its XML cannot be parsed ({detail(e)})"  # ParseError, ExpatError
+    return f"{what}: {detail(exc)}"

@@ -1,0 +1,292 @@
+"""Every inbox file gets a time and a size budget; one bad file never hangs or kills a run.
+
+attendbot runs unattended on whatever other systems and people drop into the
+inbox. Two kinds of limits protect a run from a hostile or pathological file:
+
+* **Size budgets, checked before parsing** (:class:`~attendbot.readers.source.SourceFile`
+  applies them and raises :class:`~attendbot.errors.UnreadableFile` with a reason
+  and what to do): a file larger than :data:`MAX_FILE_BYTES`; a CSV or worksheet
+  with more than :data:`MAX_ROWS` rows; an XLSX whose ZIP members would unpack to
+  more than :data:`MAX_UNZIPPED_BYTES`, or one of whose members is compressed more
+  than :data:`MAX_ZIP_RATIO` times (a zip bomb). PDFs are capped at
+  :data:`attendbot.readers.pdf_backend.MAX_PAGES` pages.
+* **A time and memory budget per file**: identifying and reading one file runs in a
+  forked child process (:func:`read_file`) with a wall-clock limit of
+  :data:`FILE_SECONDS` and an address-space limit of :data:`FILE_MEMORY_BYTES` (on top
+  of what the process already uses when it forks). A child over time is killed
+  (SIGKILL); a child out of memory reports it; a child that dies (the kernel's
+  out-of-memory killer, a crash in a parsing library) is noticed. In each case the
+  file is reported unreadable with the reason, and the run goes on with the next.
+
+The limits are module constants, read when they are used, so a deployment or a
+test can change them (``monkeypatch.setattr(budget, "FILE_SECONDS", 2)``).
+
+The child is forked, so it inherits the readers (and the configuration's extra
+column names in them) and needs no arguments but the path: the file's bytes
+never cross a process boundary, only the small outcome does. Fork is POSIX-only;
+where it does not exist (Windows) the file is read in the run's own process, with
+the size budgets but without the time and memory budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from attendbot.errors import UnreadableFile
+from attendbot.model import ReadResult
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from attendbot.readers.base import Reader
+
+log = logging.getLogger("attendbot")
+
+FILE_SECONDS = 60.0  # wall-clock time to identify and read one file
+FILE_MEMORY_BYTES = 2 * 1024**3  # address space one file may add to the process
+MAX_FILE_BYTES = 100 * 1024**2  # a day's export or sign-in file is far smaller
+MAX_ROWS = 200_000  # rows of one CSV or one worksheet
+MAX_UNZIPPED_BYTES = 500 * 1024**2  # all members of an XLSX, uncompressed
+MAX_ZIP_RATIO = 100  # uncompressed/compressed size of one XLSX member (real sheets: ~15)
+ZIP_RATIO_FLOOR = 1024**2  # members smaller than this are not ratio-checked (tiny files compress oddly)
+_EXIT_GRACE_SECONDS = 5.0  # a child that has sent its outcome gets this long to exit
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What reading one file gave, small enough to cross from the child to the run.
+
+    ``status`` is ``read`` (``kind``, ``reader`` and ``result`` are set), ``ignored``
+    (no reader claimed the file; ``reason`` says why), ``unreadable`` (``reason``; the
+    file is to be quarantined) or ``retry`` (the file could not be opened or changed
+    while it was read: left in the inbox, not recorded, tried again by the next run).
+    ``sha256`` is of the bytes the child read, when it got that far.
+    """
+
+    status: str
+    kind: str = "unknown"
+    reason: str = ""
+    reader: str | None = None
+    result: ReadResult | None = None
+    sha256: str | None = None
+
+
+def read_file(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
+    """Identify and read one file within the time and memory budget. Never raises for the
+    file's content; raises OSError only when no process can be started (retry later)."""
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: read in-process, size budgets only
+        try:
+            return _identify_and_read(path, shown, readers)
+        except MemoryError:
+            return _out_of_memory(limited=False)
+    _preload()
+    receive, send = ctx.Pipe(duplex=False)
+    # Not a daemon: a run that is itself a daemonic process may still read files. The
+    # finally below makes sure no child outlives read_file.
+    child = ctx.Process(target=_child, args=(send, path, shown, readers, os.getpid()),
+                        name=f"attendbot-read-{path.name}"[:60])
+    try:
+        try:
+            child.start()
+        except OSError as exc:
+            raise OSError(exc.errno, f"no process could be started to read it: {exc.strerror or exc}") from exc
+        finally:
+            send.close()  # the child has its own copy; EOF here means the child is gone
+        outcome: Outcome | None = None
+        if receive.poll(FILE_SECONDS):
+            try:
+                outcome = receive.recv()
+            except (EOFError, OSError):
+                outcome = None  # the child died before it could answer
+        else:
+            _kill(child)
+            return Outcome("unreadable", reason=f"reading took longer than {_seconds(FILE_SECONDS)} "
+                                                "(a pathological file?)")
+        child.join(_EXIT_GRACE_SECONDS)
+        if outcome is None:
+            _kill(child)
+            return Outcome("unreadable", reason=_death(child.exitcode))
+        return outcome
+    finally:
+        if child.is_alive():  # interrupted (KeyboardInterrupt in the run): never leave a reader behind
+            _kill(child)
+        receive.close()
+        if child.exitcode is not None:
+            child.close()
+
+
+_preloaded = False
+
+
+def _preload() -> None:
+    """Import the parsing libraries once in the run, so each forked child has them already
+    (otherwise every file would pay for importing pdfplumber or openpyxl again)."""
+    global _preloaded
+    if _preloaded:
+        return
+    _preloaded = True
+    for name in ("openpyxl", "pdfplumber", "ctypes", "attendbot.readers.pdf_backend"):
+        try:
+            __import__(name)
+        except ImportError:  # a reader that needs it reports that itself, in its child
+            pass
+
+
+def _kill(child: multiprocessing.process.BaseProcess) -> None:
+    if child.is_alive():
+        child.kill()
+    child.join()
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+    else:
+        how = f"exit status {exitcode}"
+    return (f"the process reading it died ({how}): out of memory, or a crash in a parsing library "
+            "(a pathological file?)")
+
+
+def _child(conn: Connection, path: Path, shown: str, readers: Sequence[Reader], run_pid: int) -> None:
+    """In the forked child: set the limits, read, send back one small outcome."""
+    # A Ctrl-C or a service stop is the run's to handle: the run kills its reader (see
+    # read_file), so a good file is never reported unreadable because the run was stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_run(run_pid)
+    _set_limits()
+    outcome: Outcome | None = None
+    out_of_memory = False
+    try:
+        outcome = _identify_and_read(path, shown, readers)
+    except MemoryError:
+        out_of_memory = True  # allocate nothing here: what the reader held is freed leaving this block
+    if out_of_memory:
+        outcome = _out_of_memory()
+    try:
+        conn.send(outcome)
+    except MemoryError:
+        outcome = None
+        conn.send(_out_of_memory())
+    except Exception as exc:  # an unpicklable result: a reader bug, reported like one
+        conn.send(Outcome("unreadable", outcome.kind, f"unexpected {type(exc).__name__} while reading: "
+                                                      f"{str(exc)[:200]}"))
+    conn.close()
+
+
+def _out_of_memory(limited: bool = True) -> Outcome:
+    need = f"more than {_bytes(FILE_MEMORY_BYTES)} of" if limited else "more"
+    return Outcome("unreadable", reason=f"reading it needed {need} memory (a pathological file?)")
+
+
+def _die_with_run(run_pid: int) -> None:
+    """A run killed outright (SIGKILL) takes its reader with it (Linux): the child shares the
+    run's open files, the run's lock among them, and must not hold it on after the run."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != run_pid:  # the run was gone before that took effect
+        os._exit(1)
+
+
+def _set_limits() -> None:
+    """In the child: at most FILE_MEMORY_BYTES more address space; a CPU-time backstop that
+    ends the child should the run itself be gone (the run kills it at FILE_SECONDS); no core
+    file in the working folder from a parsing library that crashes."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    for limit, value in ((resource.RLIMIT_AS, _address_space_in_use() + int(FILE_MEMORY_BYTES)),
+                         (resource.RLIMIT_CPU, int(FILE_SECONDS) * 2 + 10),
+                         (resource.RLIMIT_CORE, 0)):
+        try:
+            _, hard = resource.getrlimit(limit)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(limit, (value, hard))
+        except (ValueError, OSError):  # a platform without this limit: the others still hold
+            log.debug("could not set resource limit %s", limit, exc_info=True)
+
+
+def _address_space_in_use() -> int:
+    """The process's virtual size now (Linux); 0 where it cannot be told."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _identify_and_read(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
+    """What ``Ingest`` did in-process before: identify, then read; every failure becomes data.
+    A MemoryError is left to the caller (the child reports it after freeing what it held)."""
+    from attendbot.readers import Ambiguous, identify, why_ignored
+    from attendbot.readers.source import SourceFile
+
+    src = SourceFile(path, shown)
+    reader = None
+    try:
+        try:
+            sha256 = hashlib.sha256(src.data).hexdigest()
+        except OSError as exc:
+            return Outcome("retry", reason=f"could not be opened ({exc.strerror or exc}); will retry")
+        except UnreadableFile as exc:  # too big to be read at all
+            return Outcome("unreadable", reason=exc.reason)
+        try:
+            reader = identify(src, readers)
+            if reader is None:
+                return Outcome("ignored", reason=why_ignored(src), sha256=sha256)
+            result = reader.read(src)
+        except Ambiguous as exc:
+            return Outcome("unreadable", reason=f"it looks like more than one kind of file ({exc}); "
+                                                "it was not guessed", sha256=sha256)
+        except UnreadableFile as exc:
+            return Outcome("unreadable", reader.kind if reader else "unknown", exc.reason, sha256=sha256)
+        except MemoryError:
+            raise
+        except RecursionError:
+            return Outcome("unreadable", reader.kind if reader else "unknown",
+                           "nested too deeply to be read (a damaged or pathological file?)", sha256=sha256)
+        except Exception as exc:  # one bad file never stops the run
+            log.debug("unexpected error reading %s", shown, exc_info=True)
+            return Outcome("unreadable", reader.kind if reader else "unknown",
+                           f"unexpected {type(exc).__name__} while reading: {str(exc)[:200]}", sha256=sha256)
+        return Outcome("read", reader.kind, reader=reader.name, result=result, sha256=sha256)
+    finally:
+        src.close()
+
+
+def _seconds(n: float) -> str:
+    return f"{n:g} s"
+
+
+def _bytes(n: float) -> str:
+    """``2 GiB``, ``300 MiB``: a budget as people read it."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def megabytes(n: float) -> str:
+    """``100 MB``: a file size for a message (MiB, written the way people say it)."""
+    return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} KB"
