@@ -17,6 +17,7 @@ brought up to date on open.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import hashlib
 import json
@@ -112,33 +113,42 @@ def _to_row(record: Any) -> dict[str, Any]:
     return row
 
 
-def _from_row(cls: type, row: dict[str, Any], **extra: Any) -> Any:
+@functools.lru_cache(maxsize=None)
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field name, the type its stored value converts back to), ``X | None`` unwrapped."""
     hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
+    out = []
     for f in dataclasses.fields(cls):
-        if f.name == "evidence":
+        base = hints[f.name]
+        if typing.get_origin(base) in (typing.Union, types.UnionType):
+            base = next(a for a in typing.get_args(base) if a is not type(None))
+        out.append((f.name, base))
+    return tuple(out)
+
+
+def _from_row(cls: type, row: dict[str, Any], **extra: Any) -> Any:
+    kwargs: dict[str, Any] = {}
+    for name, base in _field_types(cls):
+        if name == "evidence":
             kwargs["evidence"] = Evidence(row["ev_file"], row["ev_page"], row["ev_sheet"], row["ev_row"])
             continue
-        if f.name not in row:
+        if name not in row:
             continue
-        value, hint = row[f.name], hints[f.name]
-        base = hint
-        if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None -> X
-            base = next(a for a in typing.get_args(hint) if a is not type(None))
+        value = row[name]
         if value is None:
-            kwargs[f.name] = None
+            kwargs[name] = None
         elif base is dt.date:
-            kwargs[f.name] = dt.date.fromisoformat(value)
+            kwargs[name] = dt.date.fromisoformat(value)
         elif base is dt.time:
-            kwargs[f.name] = dt.time.fromisoformat(value)
+            kwargs[name] = dt.time.fromisoformat(value)
         elif base is bool:
-            kwargs[f.name] = bool(value)
+            kwargs[name] = bool(value)
         elif isinstance(base, type) and issubclass(base, Enum):
-            kwargs[f.name] = base(value)
+            kwargs[name] = base(value)
         elif typing.get_origin(base) is tuple:
-            kwargs[f.name] = tuple(json.loads(value))
+            kwargs[name] = tuple(json.loads(value))
         else:
-            kwargs[f.name] = value
+            kwargs[name] = value
     kwargs.update(extra)
     return cls(**kwargs)
 
@@ -376,6 +386,8 @@ class Ledger:
                               [{"day": iso, **dataclasses.asdict(ns)} for ns in result.no_shows])
             previous = {r["id"]: r for r in self.db["gaps"].rows_where("day = ?", [iso])}
             seen: set[str] = set()
+            changed: list[dict] = []
+            history: list[dict] = []
             for gap in result.gaps:
                 gid = gap_id(result.day, gap)
                 if gid in seen:
@@ -384,26 +396,24 @@ class Ledger:
                 row = {"id": gid, "day": iso, "code": gap.code.value, "owner": gap.owner,
                        "charge_id": gap.charge_id, "patient_id": gap.patient_id, "session": gap.session,
                        "message": gap.message, "evidence": json.dumps(gap.evidence.as_dict() if gap.evidence else None),
-                       "status": "open", "last_run": run_id, "resolved_run": None}
+                       "status": "open", "first_run": run_id, "last_run": run_id, "resolved_run": None}
                 old = previous.get(gid)
-                if old is None:
-                    event = "opened"
-                    row["first_run"] = run_id
-                elif old["status"] == "resolved":
-                    event = "reopened"
-                else:
-                    event = None
-                    if all(old[k] == row[k] for k in ("message", "evidence")):
-                        row.pop("last_run")  # nothing changed: an idempotent re-run leaves the row as it was
-                self.db["gaps"].upsert(row, pk="id")
+                event = "opened" if old is None else "reopened" if old["status"] == "resolved" else None
+                if old is not None:
+                    row["first_run"] = old["first_run"]
+                    if event is None and all(old[k] == row[k] for k in ("message", "evidence")):
+                        continue  # nothing changed: an idempotent re-run leaves the row as it was
+                changed.append(row)
                 if event:
                     events[event] += 1
-                    self.db["gap_events"].insert({"gap_id": gid, "run_id": run_id, "event": event, "at": now})
+                    history.append({"gap_id": gid, "run_id": run_id, "event": event, "at": now})
             for gid, old in previous.items():
                 if gid not in seen and old["status"] == "open":
-                    self.db["gaps"].update(gid, {"status": "resolved", "resolved_run": run_id})
-                    self.db["gap_events"].insert({"gap_id": gid, "run_id": run_id, "event": "resolved", "at": now})
+                    changed.append({**old, "status": "resolved", "resolved_run": run_id})
+                    history.append({"gap_id": gid, "run_id": run_id, "event": "resolved", "at": now})
                     events["resolved"] += 1
+            self.db["gaps"].upsert_all(changed, pk="id")
+            self.db["gap_events"].insert_all(history)
         return events
 
     def _replace_day(self, table: str, iso: str, run_id: int, rows: list[dict]) -> None:

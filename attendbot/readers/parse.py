@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 import unicodedata
 
 from attendbot.model import Modality, NoteStatus, Status
@@ -42,6 +43,29 @@ def text(value: object) -> str | None:
 
 def parse_date(value: object) -> dt.date | None:
     """``11/24/2026``, ``2026-11-24``, ``24-Nov-2026``, ``Nov 24, 2026``, Excel cells and serials."""
+    if isinstance(value, str):
+        return _parse_date_text(value)
+    return _parse_date(value)
+
+
+def parse_time(value: object) -> dt.time | None:
+    """``9:00 AM``, ``09:00``, ``0900``, ``9am``, ``14:30:00``, Excel time cells and fractions."""
+    if isinstance(value, str):
+        return _parse_time_text(value)
+    return _parse_time(value)
+
+
+@lru_cache(maxsize=4096)  # an export repeats a handful of distinct dates and times
+def _parse_date_text(value: str) -> dt.date | None:
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_time_text(value: str) -> dt.time | None:
+    return _parse_time(value)
+
+
+def _parse_date(value: object) -> dt.date | None:
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
@@ -68,8 +92,7 @@ def parse_date(value: object) -> dt.date | None:
     raise ValueError(f"{str(value)[:40]!r} is not a date")
 
 
-def parse_time(value: object) -> dt.time | None:
-    """``9:00 AM``, ``09:00``, ``0900``, ``9am``, ``14:30:00``, Excel time cells and fractions."""
+def _parse_time(value: object) -> dt.time | None:
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime):

@@ -73,9 +73,9 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     charges = [c for c in charges if c.service_date == day]
     index = build_sessions(charges, [a for a in attendance if a.service_date == day],
                            [s for s in sheets if s.service_date == day])
-    day_candidates = [(c.patient_id, c.patient_name) for c in charges]
-    day_candidates += [(a.patient_id, a.patient_name) for a in attendance
-                       if a.service_date == day and a.patient_name]
+    day_candidates = list(dict.fromkeys(
+        [(c.patient_id, c.patient_name) for c in charges]
+        + [(a.patient_id, a.patient_name) for a in attendance if a.service_date == day and a.patient_name]))
 
     results: list[ChargeResult] = []
     gaps: list[Gap] = []

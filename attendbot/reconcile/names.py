@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ THRESHOLD = 85.0  # below this a name matches nobody
 MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is ambiguous
 
 
-def name_tokens(name: str) -> list[str]:
+@lru_cache(maxsize=65536)  # a day compares the same few hundred names many times
+def name_tokens(name: str) -> tuple[str, ...]:
     """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first)."""
     s = unicodedata.normalize("NFKD", name or "")
     s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
@@ -26,10 +28,10 @@ def name_tokens(name: str) -> list[str]:
         last, _, first = s.partition(",")
         s = f"{first} {last}"
     s = s.replace("'", "").replace("’", "")
-    return [t for t in re.findall(r"\w+", s) if t != "_"]
+    return tuple(t for t in re.findall(r"\w+", s) if t != "_")
 
 
-def _core(tokens: list[str]) -> str:
+def _core(tokens: tuple[str, ...]) -> str:
     """First and last name only: middle names and initials dropped."""
     full = [t for t in tokens if len(t) > 1] or tokens
     return " ".join([full[0], full[-1]]) if len(full) > 1 else " ".join(full)
