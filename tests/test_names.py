@@ -191,3 +191,20 @@ def test_a_one_letter_substitution_in_a_name_of_usual_length_still_matches(targe
 @pytest.mark.parametrize("name", ["Иван Петров", "王伟", "محمد علي"])
 def test_a_name_in_a_non_latin_script_matches_the_same_name(name):
     assert match_name(name, [("M-201", name), ("M-202", "Jordan Pell")]).key == "M-201"
+
+
+def test_a_days_worth_of_candidates_is_shortlisted_without_changing_any_match(monkeypatch):
+    """The rapidfuzz shortlist for long candidate lists must agree with comparing every candidate."""
+    import random
+
+    from attendbot.reconcile import names
+
+    rng = random.Random(7)
+    firsts = ["Ana", "Ben", "Chidi", "Dana", "Elin", "Farah", "Goran", "Hana", "Ivo", "Jae", "María", "Liam"]
+    lasts = ["Silva", "Okoro", "Núñez", "Park", "Brennan", "Lindqvist", "Nunez-Lopez", "Adeyemi", "Kowalski", "Lee"]
+    people = [(f"M-{i}", f"{rng.choice(lasts)}, {rng.choice(firsts)}") for i in range(300)]
+    queries = ["Maria Nunez", "Liam Brenan", "JAE PARK", "Ana Silva", "Zed Nobody", "Farah Nunez Lopez",
+               "Chidi A. Okoro", "Anna Lee"]
+    fast = [names.match_name(q, people) for q in queries]
+    monkeypatch.setattr(names, "PREFILTER_ABOVE", 10**9)
+    assert fast == [names.match_name(q, people) for q in queries]

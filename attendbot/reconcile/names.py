@@ -13,9 +13,10 @@ from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 THRESHOLD = 85.0  # below this a name matches nobody
+PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are shortlisted first
 MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is ambiguous
 
 
@@ -51,6 +52,21 @@ def similarity(a: str, b: str) -> float:
     )
 
 
+def _shortlist(printed: str, candidates: list[tuple[str, str]], size: int = 20) -> list[tuple[str, str]]:
+    """The candidates that could reach the threshold, found by rapidfuzz's C loops over the
+    whole list (by first-and-last name and by all name parts), so a day's worth of patients
+    costs one fast pass rather than a Python-level comparison per patient."""
+    tokens = name_tokens(printed)
+    cutoff = THRESHOLD - 10
+    keep: set[int] = set()
+    for query, choices, scorer in (
+            (_core(tokens), [_core(name_tokens(n)) for _, n in candidates], fuzz.token_sort_ratio),
+            (" ".join(tokens), [" ".join(name_tokens(n)) for _, n in candidates], fuzz.token_set_ratio)):
+        keep.update(i for _, _, i in process.extract(query, choices, scorer=scorer, score_cutoff=cutoff,
+                                                     limit=size))
+    return [candidates[i] for i in sorted(keep)]
+
+
 @dataclass(frozen=True)
 class NameMatch:
     key: str | None  # the matched candidate's key; None when no match or ambiguous
@@ -64,6 +80,9 @@ def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch
     A unique exact (normalized) match wins outright; otherwise the best score must
     reach :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`.
     """
+    candidates = list(candidates)
+    if len(candidates) > PREFILTER_ABOVE:
+        candidates = _shortlist(printed, candidates)
     scored = sorted(((similarity(printed, name), key) for key, name in candidates), reverse=True)
     scored = [(s, k) for s, k in scored if s >= THRESHOLD]
     if not scored:
