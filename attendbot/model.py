@@ -31,9 +31,9 @@ class Evidence:
             out["row"] = self.row
         return out
 
-    def describe(self) -> str:
-        """Short human form: ``roster.pdf p.2 row 4``."""
-        parts = [self.file.rsplit("/", 1)[-1]]
+    def describe(self, full_path: bool = False) -> str:
+        """Short human form: ``roster.pdf p.2 row 4`` (with ``full_path``, the file's whole path)."""
+        parts = [self.file if full_path else self.file.rsplit("/", 1)[-1]]
         if self.page is not None:
             parts.append(f"p.{self.page}")
         if self.sheet is not None:

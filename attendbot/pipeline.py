@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from attendbot import budget, inbox
 from attendbot.codes import GapCode
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError
 from attendbot.model import DayResult, Evidence, FileReport, ReadResult
-from attendbot.outputs.ledger import Ledger
+from attendbot.outputs.ledger import Ledger, exclusive
 from attendbot.outputs.workbook import workbook_path, write_workbook
 from attendbot.readers import Reader, all_readers
 from attendbot.readers.source import SourceFile
@@ -164,7 +162,8 @@ def _file_gaps(ledger: Ledger, day: dt.date, used: set[str]) -> tuple[list[tuple
                            f"it was moved to {row['quarantined_to']}; fix or re-export it and drop it in the inbox again"))
     for problem in ledger.day_problems(used):
         if problem.gap == GapCode.UNREADABLE_FILE:
-            unreadable.append((problem.evidence, problem.message, "re-scan it with a text layer or enter it by hand"))
+            unreadable.append((problem.evidence, problem.message,
+                               "fix or re-scan that part and drop the file in the inbox again"))
         elif problem.gap:
             problems.append(problem)
     return unreadable, problems
@@ -179,27 +178,22 @@ def run_day(settings: Settings, day: dt.date, *, dry_run: bool = False,
             the ledger is damaged, the audit folder cannot be written).
     """
     settings.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = FileLock(str(settings.db) + ".lock", timeout=LOCK_WAIT_SECONDS)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise AttendbotError(f"another attendbot run is reconciling this program (lock {lock.lock_file}); "
-                             "try again when it has finished") from None
-    ledger = Ledger(settings.db)
-    try:
-        run_id = ledger.start_run(day, dry_run)
+    busy = "another attendbot run is reconciling this program; try again when it has finished"
+    with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
+        ledger = Ledger(settings.db)
         try:
-            outcome = _run(settings, ledger, run_id, day)
-            if deliver is not None:
-                deliver(outcome, ledger)
-        except BaseException as exc:
-            ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
-            raise
-        ledger.finish_run(run_id, "ok", summarize(outcome))
-        return outcome
-    finally:
-        ledger.close()
-        lock.release()
+            run_id = ledger.start_run(day, dry_run)
+            try:
+                outcome = _run(settings, ledger, run_id, day)
+                if deliver is not None:
+                    deliver(outcome, ledger)
+            except BaseException as exc:
+                ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
+                raise
+            ledger.finish_run(run_id, "ok", summarize(outcome))
+            return outcome
+        finally:
+            ledger.close()
 
 
 def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date) -> RunOutcome:

@@ -38,11 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
-from filelock import FileLock, Timeout
 
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError
-from attendbot.outputs.ledger import Ledger
+from attendbot.outputs.ledger import Ledger, exclusive
 
 LOCK_WAIT_SECONDS = 30  # the run's lock: <db>.lock, as attendbot.pipeline.run_day takes it
 
@@ -134,17 +133,10 @@ def purge(settings: Settings, before: dt.date, *, dry_run: bool = False) -> Purg
     if not settings.db.parent.is_dir():  # no ledger has ever been written here: nothing to lock
         _purge_files(settings, report)
         return report
-    lock = FileLock(str(settings.db) + ".lock", timeout=LOCK_WAIT_SECONDS)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise AttendbotError(f"an attendbot run is using the ledger (lock {lock.lock_file}); "
-                             "try the purge again when it has finished") from None
-    try:
+    with exclusive(settings.db, LOCK_WAIT_SECONDS,
+                   "an attendbot run is using the ledger; try the purge again when it has finished"):
         _purge_ledger(settings, report)
         _purge_files(settings, report)
-    finally:
-        lock.release()
     return report
 
 

@@ -6,7 +6,6 @@ import errno
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from attendbot import config
 from attendbot.cli import main
 from attendbot.demo import DAY, write_program
-from attendbot.errors import AttendbotError, UnreadableFile
+from attendbot.errors import UnreadableFile
 from attendbot.outputs.ledger import Ledger
 from attendbot.readers import Ambiguous, all_readers, identify
 from attendbot.readers.source import SourceFile

@@ -16,7 +16,6 @@ import pytest
 
 from attendbot import budget
 from attendbot.readers.signin_pdf import SigninPdfReader
-from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import PdfCanvas, draw_sheet, new_pdf, write_signin_pdf
 from attendbot.samples.tables import write_table_csv, write_table_xlsx
 

@@ -8,7 +8,6 @@ import time
 
 from attendbot.outputs.ledger import Ledger
 from attendbot.outputs.report import json_document
-from attendbot.readers.parse import npi_check_digit
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx

@@ -354,7 +354,7 @@ def test_none_is_the_default_identity_mode():
 def test_in_initials_mode_a_line_shows_initials_and_the_last_four_of_the_id_but_not_the_name():
     sessions, _ = by_kind(messages("initials"))
     morning = body(sessions[MORNING])
-    assert f"sheet is unsigned (charge C-1001) — have that patient sign today's roster. (M.N., …0204)" in morning
+    assert "sheet is unsigned (charge C-1001) — have that patient sign today's roster. (M.N., …0204)" in morning
     assert "(M.N., …0204; J.O., …0311)" in morning  # the collapsed footer line, both patients
     payload = json.dumps([m.as_dict() for m in sessions.values()], ensure_ascii=False)
     for part in NAME_PARTS:

@@ -16,6 +16,7 @@ brought up to date on open.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import datetime as dt
@@ -25,12 +26,13 @@ import os
 import sqlite3
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from filelock import FileLock, Timeout
 from sqlite_utils import Migrations
 
 from attendbot.errors import AttendbotError
@@ -170,6 +172,23 @@ def gap_id(day: dt.date, gap: Gap) -> str:
     key = "|".join([day.isoformat(), gap.code, gap.charge_id or "", gap.patient_id or "",
                     gap.session or "", gap.key])
     return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def exclusive(db: Path, wait_seconds: float, busy: str) -> Iterator[None]:
+    """Hold ``<db>.lock`` — the one lock every writer of a ledger takes — or raise AttendbotError(busy).
+
+    The OS releases the lock when its holder dies, so a crashed run never blocks the next one.
+    """
+    lock = FileLock(str(db) + ".lock", timeout=wait_seconds)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AttendbotError(f"{busy} (lock {lock.lock_file})") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _now() -> str:

@@ -144,16 +144,7 @@ def _yes_no(flag: bool) -> str:
 
 def _evidence_text(ev: Evidence | None) -> str | None:
     """Evidence in one cell, with the full path (two days' folders may hold the same file name)."""
-    if ev is None:
-        return None
-    parts = [ev.file]
-    if ev.page is not None:
-        parts.append(f"p.{ev.page}")
-    if ev.sheet is not None:
-        parts.append(f"sheet {ev.sheet!r}")
-    if ev.row is not None:
-        parts.append(f"row {ev.row}")
-    return " ".join(parts)
+    return None if ev is None else ev.describe(full_path=True)
 
 
 def _gap_codes(cr: ChargeResult) -> str:
