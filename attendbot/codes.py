@@ -66,10 +66,6 @@ class GapCode(StrEnum):
     def owner(self) -> Owner:
         return GAP_TABLE[self][1]
 
-    @property
-    def blocks_billing(self) -> bool:
-        return self.effect > Disposition.READY
-
 
 _F, _B, _I, _C = Owner.FACILITATOR, Owner.BILLING, Owner.INTAKE, Owner.CLINICAL
 _HOLD, _ADJ, _VOID, _NONE = Disposition.HOLD, Disposition.ADJUST, Disposition.VOID, Disposition.READY

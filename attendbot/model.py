@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from attendbot.codes import Disposition, GapCode
+from attendbot.codes import Disposition, GapCode, disposition_of
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ class ChargeResult:
 
     @property
     def disposition(self) -> Disposition:
-        return max((g.code.effect for g in self.gaps), default=Disposition.READY)
+        """The strongest effect among the charge's gaps: void > hold > adjust > ready."""
+        return disposition_of(g.code for g in self.gaps)
 
 
 @dataclass(frozen=True)

@@ -50,10 +50,6 @@ class DeliveryReport:
     waiting: int = 0  # queued for the next run
     problems: list[str] = field(default_factory=list)  # what an administrator must fix, one line each
 
-    @property
-    def sent(self) -> int:
-        return self.posted + self.updated
-
 
 def payload_hash(message: OutgoingMessage) -> str:
     return hashlib.sha256(json.dumps([message.channel, message.text, message.blocks],

@@ -91,9 +91,6 @@ class HeaderMap:
     columns: dict[str, int]
     row_index: int  # 0-based index of the header row among the rows scanned
 
-    def missing(self, fields: Sequence[Field]) -> list[str]:
-        return [f.name for f in fields if f.required and f.name not in self.columns]
-
 
 Lookup = Mapping[str, tuple[str, int]]
 
