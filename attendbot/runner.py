@@ -5,16 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TextIO
 
-from attendbot import inbox
+from attendbot import budget, inbox
 from attendbot.config import Settings
-from attendbot.errors import UnreadableFile
 from attendbot.outputs.ledger import Ledger
 from attendbot.outputs.report import human_summary
 from attendbot.outputs.slack_client import DeliveryReport, Outbox
 from attendbot.outputs.slack_messages import build_messages
 from attendbot.pipeline import RunOutcome, run_day, shown_path
-from attendbot.readers import Ambiguous, all_readers, identify, why_ignored
-from attendbot.readers.source import SourceFile
+from attendbot.readers import all_readers
 
 PACE_SECONDS = 1.0  # Slack asks for about one message a second per channel
 
@@ -94,19 +92,12 @@ def check(settings: Settings) -> str:
              f"inbox: {shown_path(settings.inbox)}" + ("" if settings.inbox.is_dir() else " (does not exist yet)")]
     readers = all_readers(settings.columns)
     for path in inbox.candidates(settings.inbox):
-        src = SourceFile(path, shown_path(path))
-        try:
-            reader = identify(src, readers)
-            what = f"{reader.kind}" if reader else f"ignored: {why_ignored(src)}"
-        except UnreadableFile as exc:
-            what = f"unreadable: {exc.reason} (a run would quarantine it)"
-        except Ambiguous as exc:
-            what = f"unreadable: ambiguous, {exc} (a run would quarantine it)"
-        except Exception as exc:
-            what = f"unreadable: unexpected {type(exc).__name__}: {str(exc)[:120]}"
-        finally:
-            src.close()
-        lines.append(f"  {src.shown}: {what}")
+        shown = shown_path(path)
+        outcome = budget.read_file(path, shown, readers)  # the run's own reading, under the same budgets
+        what = {"read": outcome.kind, "ignored": f"ignored: {outcome.reason}",
+                "unreadable": f"unreadable: {outcome.reason} (a run would quarantine it)",
+                }.get(outcome.status, f"not read now: {outcome.reason}")
+        lines.append(f"  {shown}: {what}")
     if len(lines) == 2:
         lines.append("  (no files)")
     return "\n".join(lines)
