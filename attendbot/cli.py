@@ -103,15 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from attendbot.runner import run_once
+    from attendbot.outputs.report import console_text, json_document
+    from attendbot.run import run_day
 
     settings = config.load(args.config, inbox=args.inbox, db=args.db, audit_dir=args.audit_dir)
     day = args.date or dt.datetime.now(settings.program.tz).date()
-    out = sys.stderr if args.json else sys.stdout
-    outcome = run_once(settings, day, dry_run=args.dry_run, out=out)
+    outcome = run_day(settings, day, dry_run=args.dry_run)
+    print(console_text(outcome), file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        from attendbot.outputs.report import json_document
-
         json.dump(json_document(outcome), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     return 0
@@ -124,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from attendbot.runner import check
+    from attendbot.check import check
 
     settings = config.load(args.config)
     print(check(settings))

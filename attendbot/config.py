@@ -7,8 +7,10 @@ exactly this code.
 
 Payer rules are layered like pdfplumber's table settings: a code section inside
 a payer overrides that payer, a payer section overrides ``[defaults]``, and
-``[defaults]`` overrides the built-in values below. :meth:`PayerBook.policy`
-resolves a charge's payer name once into a flat :class:`Policy`.
+``[defaults]`` overrides the spec's defaults (the ``[defaults]`` of the example
+``payers.toml`` shipped in ``attendbot/samples``, the one copy of them).
+:meth:`PayerBook.policy_for` resolves a charge's payer name and code once into the
+flat :class:`~attendbot.reconcile.policy.Policy` that reconciliation reads.
 
 Secrets never live in these files. Before anything else is checked, every key
 and string value of both files is looked at: a value that looks like a Slack
@@ -30,8 +32,9 @@ import datetime as dt
 import os
 import re
 import tomllib
+from importlib import resources
 import zoneinfo
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from attendbot.errors import ConfigError
 from attendbot.readers.columns import FIELDS_BY_KIND
+from attendbot.reconcile.policy import CodeRule, Policy
 
 DEFAULT_CONFIG = Path("config/attendbot.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -199,76 +203,47 @@ class PayersFile(_Section):
     payers: dict[str, PayerSection] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CodeRule:
-    """A code's duration rule, resolved for one payer."""
-
-    code: str
-    unit: str  # day | session | time
-    min_minutes: int = 0
-    unit_minutes: int | None = None
-    unit_rounding: str = "8-minute"
-    max_units_per_day: int | None = None
-
-    @property
-    def needs_minutes(self) -> bool:
-        return self.unit == "time" or self.min_minutes > 0
+#: The payer-level keys of a :class:`Policy`, each settable in [defaults] and in a payer section.
+_RULE_KEYS = tuple(f.name for f in fields(Policy) if f.name not in ("section", "kind", "rule"))
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Every rule for one payer, flat: what reconciliation reads. Built-in values are the spec's."""
-
-    section: str | None  # the payers.toml section that matched; None: defaults only
-    kind: str = "commercial"
-    max_group_size: int = 12
-    telehealth_modifiers: tuple[str, ...] = ("95",)
-    audio_modifiers: tuple[str, ...] = ("93",)
-    telehealth_pos: tuple[str, ...] = ("02", "10")
-    no_show: str = "not_billable"
-    no_show_fee: float = 0.0
-    same_day_exclusive: tuple[tuple[str, ...], ...] = ()
-    require_signed_note: bool = True
-    require_signature: bool = True
-    requires_auth: bool = False
-    weekly_min_hours: float = 9
-    repeat_no_show: tuple[int, int] = (3, 14)
-    review_reminder_business_days: int = 3
-    codes: dict[str, CodeRule] = field(default_factory=dict, compare=False, hash=False)
-
-    def code_rule(self, code: str) -> CodeRule | None:
-        """The duration rule for a code; None when neither the payer nor the defaults name it."""
-        return self.codes.get(code.upper())
-
-
-def _layer(base: Policy, section: RuleSection) -> Policy:
-    """``base`` with every rule the section sets."""
-    changes: dict[str, Any] = {}
-    for f in fields(Policy):
-        value = getattr(section, f.name, None)
-        if value is None or f.name in ("codes", "section", "kind"):
+def _values(section: RuleSection) -> dict[str, Any]:
+    """The rules a section sets, as :class:`Policy` values (lists become tuples)."""
+    out: dict[str, Any] = {}
+    for key in _RULE_KEYS:
+        value = getattr(section, key)
+        if value is None:
             continue
         if isinstance(value, RepeatNoShow):
             value = (value.count, value.days)
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        changes[f.name] = value
-    return replace(base, **changes)
+        out[key] = value
+    return out
+
+
+@lru_cache(maxsize=1)
+def _packaged_defaults() -> dict[str, Any]:
+    """The spec's default rules: the ``[defaults]`` of the example ``payers.toml`` that ships
+    with attendbot (the one copy of the default policy). A program's own ``[defaults]``
+    overrides any of them; its codes are its own."""
+    text = resources.files("attendbot.samples").joinpath("payers.toml").read_text(encoding="utf-8")
+    return _values(PayersFile.model_validate(tomllib.loads(text)).defaults)
 
 
 class PayerBook:
-    """Resolves a payer name as written in an export into its :class:`Policy`."""
+    """Resolves a payer name as written in an export, and a code, into the :class:`Policy` to apply."""
 
     def __init__(self, payers: PayersFile, source: str = "payers.toml"):
         self.file = payers
         self.source = source
+        self._base = {**_packaged_defaults(), **_values(payers.defaults)}
         self.default = self._resolve(None, None)
         self.sections = {name: self._resolve(name, sec) for name, sec in payers.payers.items()}
 
-    def _resolve(self, name: str | None, section: PayerSection | None) -> Policy:
-        policy = _layer(Policy(section=name), self.file.defaults)
-        if section is not None:
-            policy = replace(_layer(policy, section), kind=section.kind)
+    def _resolve(self, name: str | None, section: PayerSection | None) -> tuple[Policy, dict[str, CodeRule]]:
+        values = {**self._base, **(_values(section) if section else {})}
+        policy = Policy(section=name, kind=section.kind if section else "commercial", **values)
         codes: dict[str, CodeRule] = {}
         names = {c.upper() for c in self.file.defaults.codes} | {c.upper() for c in (section.codes if section else {})}
         for code in sorted(names):
@@ -283,21 +258,27 @@ class PayerBook:
             if merged["unit"] == "time" and not merged.get("unit_minutes"):
                 raise ConfigError(self.source, f"{where}.unit_minutes", "is required when unit = \"time\"")
             codes[code] = CodeRule(code=code, **merged)
-        policy = replace(policy, codes=codes)
         if policy.kind == "medicaid" and policy.no_show == "fee":
             raise ConfigError(self.source, f"payers.{name}.no_show", "a no-show fee is never allowed for kind = \"medicaid\"")
-        return policy
+        return policy, codes
 
     @lru_cache(maxsize=None)
-    def policy(self, payer_name: str) -> Policy:
+    def section_for(self, payer_name: str) -> str | None:
         """The first section (in file order) one of whose ``match`` strings occurs in the name,
-        or whose own name does; else the defaults (``section`` is then None)."""
+        or whose own name does; None: the defaults."""
         low = (payer_name or "").lower()
         for name, sec in self.file.payers.items():
             needles = [m.lower() for m in sec.match] or [name.lower()]
             if any(n and n in low for n in needles):
-                return self.sections[name]
-        return self.default
+                return name
+        return None
+
+    @lru_cache(maxsize=None)
+    def policy_for(self, payer_name: str, code: str) -> Policy:
+        """The rules for one charge: its payer's section (or the defaults) and its code's rule."""
+        section = self.section_for(payer_name)
+        policy, codes = self.sections[section] if section is not None else self.default
+        return replace(policy, rule=codes.get(code.upper()))
 
 
 @dataclass(frozen=True)

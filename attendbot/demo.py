@@ -11,13 +11,14 @@ meet every week. Every name is invented.
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 import shutil
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from attendbot import config
-from attendbot.readers.parse import npi_check_digit
+from attendbot.npi import npi_check_digit
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
@@ -54,62 +55,9 @@ patient_identity = "none"
 patient_id = ["Acct No"]
 """
 
-PAYERS_TOML = """\
-[defaults]
-max_group_size = 12
-telehealth_modifiers = ["95"]
-audio_modifiers = ["93"]
-telehealth_pos = ["02", "10"]
-no_show = "not_billable"
-no_show_fee = 0.0
-same_day_exclusive = []
-require_signed_note = true
-require_signature = true
-requires_auth = false
-weekly_min_hours = 9
-repeat_no_show = { count = 3, days = 14 }
-review_reminder_business_days = 3
-
-[defaults.codes.H0015]
-unit = "day"
-min_minutes = 180
-[defaults.codes.S9480]
-unit = "day"
-min_minutes = 180
-[defaults.codes.H2019]
-unit = "time"
-unit_minutes = 15
-unit_rounding = "8-minute"
-max_units_per_day = 16
-[defaults.codes.90853]
-unit = "session"
-min_minutes = 0
-
-[payers.medicaid]
-kind = "medicaid"
-match = ["medicaid", "healthnet"]
-telehealth_modifiers = ["GT"]
-max_group_size = 10
-same_day_exclusive = [["H0015", "H2019"]]
-
-[payers.medicaid.codes.H2019]
-max_units_per_day = 12
-
-[payers.magellan]
-kind = "commercial"
-match = ["magellan"]
-max_group_size = 8
-
-[payers.commercial]
-kind = "commercial"
-match = ["aetna", "blue cross", "bcbs", "cigna", "united"]
-
-[payers.selfpay]
-kind = "self_pay"
-match = ["self pay", "self-pay", "private pay"]
-no_show = "fee"
-no_show_fee = 50.0
-"""
+#: The example payer rules attendbot ships: the one copy of the default policy (config/payers.toml
+#: in the repository is the same file).
+PAYERS_TOML = resources.files("attendbot.samples").joinpath("payers.toml").read_text(encoding="utf-8")
 
 DANA = "Dana Whitfield"
 MARCUS = "Marcus Oyelaran"
@@ -239,7 +187,8 @@ def write_program(folder: Path) -> Path:
 
 def run_demo(folder: Path, out: TextIO) -> int:
     """Build the sample program in ``folder`` (replacing an earlier demo there) and reconcile its day."""
-    from attendbot.runner import run_once
+    from attendbot.outputs.report import console_text
+    from attendbot.run import run_day
 
     folder = folder.resolve()
     if folder.exists():
@@ -250,7 +199,8 @@ def run_demo(folder: Path, out: TextIO) -> int:
     config_path = write_program(folder)
     settings = config.load(config_path, base=folder)
     print(f"attendbot demo: sample program written to {folder}/ (config/, inbox/)\n", file=out)
-    outcome = run_once(settings, DAY, dry_run=True, out=out)
+    outcome = run_day(settings, DAY, dry_run=True)
+    print(console_text(outcome), file=out)
     exe = Path(sys.executable).with_name("attendbot")
     command = str(exe) if exe.exists() else f"{sys.executable} -m attendbot"
     print(f"\nThe billing lead's audit workbook: {outcome.workbook}\n"

@@ -7,6 +7,8 @@ or id, so the same text is safe in the JSON, the workbook, the log and Slack.
 
 from __future__ import annotations
 
+import string
+
 from attendbot.codes import GapCode as G
 
 TEMPLATES: dict[G, str] = {
@@ -44,8 +46,29 @@ TEMPLATES: dict[G, str] = {
 }
 
 
+CHARGE_PREFIX = "Charge {charge_id}:"
+
+
 def gap_message(gap_code: G, /, **values: object) -> str:
     return TEMPLATES[gap_code].format(**values)
+
+
+def gap_facts(gap_code: G, values: dict[str, object]) -> tuple[tuple[str, str], ...]:
+    """The values a gap's sentence says, apart from its charge id: what makes two gaps on
+    two charges the same problem (``Gap.facts``)."""
+    used = {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[gap_code]) if name}
+    return tuple(sorted((k, str(v)) for k, v in values.items() if k in used and k != "charge_id"))
+
+
+def names_one_charge_first(gap_code: G) -> bool:
+    """The gap's sentence starts by naming its charge: the same problem on several charges
+    can be said once, naming them all (:func:`gap_body`)."""
+    return TEMPLATES[gap_code].startswith(CHARGE_PREFIX)
+
+
+def gap_body(gap_code: G, /, **values: object) -> str:
+    """The sentence after its leading ``Charge {charge_id}:``, for a line naming several charges."""
+    return TEMPLATES[gap_code].removeprefix(CHARGE_PREFIX).format(**values)
 
 
 def no_show_policy(policy: str, fee: float) -> str:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import pytest
 
 from attendbot import config
 from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
-from attendbot.pipeline import RunOutcome
-from attendbot.runner import run_once
+from attendbot.model import DayOutcome
+from attendbot.run import run_day
 
-DAY = dt.date(2026, 11, 24)
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-pdfs"
+from builders import DAY
 
 
 class Program:
@@ -38,8 +36,8 @@ class Program:
     def settings(self) -> config.Settings:
         return config.load(self.config_path, base=self.root)
 
-    def run(self, day: dt.date = DAY) -> RunOutcome:
-        return run_once(self.settings(), day, dry_run=True, out=io.StringIO())
+    def run(self, day: dt.date = DAY) -> DayOutcome:
+        return run_day(self.settings(), day, dry_run=True)
 
     @property
     def quarantine(self) -> Path:

@@ -12,7 +12,7 @@ import pytest
 
 from attendbot.cli import build_parser, main
 
-from conftest import DAY
+from builders import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("run", "serve", "check", "demo", "purge")

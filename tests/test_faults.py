@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from attendbot import config
 from attendbot.cli import main
 from attendbot.demo import DAY, write_program
-from attendbot.errors import UnreadableFile
-from attendbot.outputs.ledger import Ledger
-from attendbot.readers import Ambiguous, all_readers, identify
+from attendbot.errors import UnreadableFileError
+from attendbot.ledger import Ledger
+from attendbot.readers import AmbiguousFileError, all_readers, identify
 from attendbot.readers.source import SourceFile
-from attendbot.runner import run_once
+from attendbot.run import run_day
 
 # run ids, times and content hashes differ between two otherwise identical programs (openpyxl
 # stamps the save time into every XLSX, so the demo's XLSX bytes differ); the rest must not
@@ -128,7 +128,7 @@ def test_a_full_disk_while_writing_the_workbook_exits_1_and_leaves_the_days_resu
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_1_with_a_clear_message(demo_root, monkeypatch, capsys):
-    monkeypatch.setattr("attendbot.pipeline.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("attendbot.run.LOCK_WAIT_SECONDS", 0.3)
     db = demo_root / "var" / "attendbot.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen([sys.executable, "-c",
@@ -163,7 +163,7 @@ def test_names_and_free_text_in_any_script_survive_end_to_end(tmp_path, monkeypa
     """Accents, hyphens, apostrophes, right-to-left text, emoji and mixed line endings."""
     from attendbot.samples.drafts import LineDraft, SheetDraft
     from attendbot.samples.tables import write_signin_xlsx, write_table_csv
-    from tests_support import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
+    from builders import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
 
     root = tmp_path / "p"
     root.mkdir()
@@ -183,7 +183,7 @@ def test_names_and_free_text_in_any_script_survive_end_to_end(tmp_path, monkeypa
     write_signin_xlsx(root / "inbox" / "sheet.xlsx", [SheetDraft("Morning Process Group", DAY, lines=lines,
                                                                  facilitator="Dana Whitfield")])
     monkeypatch.chdir(root)
-    outcome = run_once(config.load(root / "config" / "attendbot.toml"), DAY, dry_run=True, out=io.StringIO())
+    outcome = run_day(config.load(root / "config" / "attendbot.toml"), DAY, dry_run=True)
     assert {cr.charge.patient_name for cr in outcome.result.charges} == {name for _, name in people}
     assert {str(cr.disposition) for cr in outcome.result.charges} == {"ready"}
     wb = openpyxl.load_workbook(outcome.workbook)
@@ -199,7 +199,7 @@ def _identify_and_read(data: bytes, suffix: str, tmp_path: Path) -> None:
         reader = identify(src, all_readers())
         if reader is not None:
             reader.read(src)
-    except (UnreadableFile, Ambiguous):
+    except (UnreadableFileError, AmbiguousFileError):
         pass
     finally:
         src.close()

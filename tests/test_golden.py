@@ -8,7 +8,6 @@ and review the diff like code.
 from __future__ import annotations
 
 import difflib
-import io
 import json
 import os
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from attendbot import config
 from attendbot.demo import DAY, write_program
 from attendbot.outputs.report import json_document
-from attendbot.runner import run_once
+from attendbot.run import run_day
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-day.json"
 
@@ -55,7 +54,7 @@ def demo(tmp_path, monkeypatch):
     settings = config.load(config_path)
 
     def run():
-        return run_once(settings, DAY, dry_run=True, out=io.StringIO())
+        return run_day(settings, DAY, dry_run=True)
 
     return root, settings, run
 
@@ -138,7 +137,7 @@ def test_the_audit_workbook_has_the_six_sheets_with_every_charge(demo):
 def test_a_second_run_with_the_same_files_changes_nothing(demo):
     root, settings, run = demo
     first = json_document(run())
-    from attendbot.outputs.ledger import Ledger
+    from attendbot.ledger import Ledger
 
     def snapshot():
         ledger = Ledger(settings.db)

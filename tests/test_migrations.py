@@ -5,7 +5,6 @@ earlier schema is brought up to date and keeps its rows), newer, damaged or some
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import sqlite3
 import stat
@@ -15,10 +14,10 @@ import sqlite_utils
 
 from attendbot import config, demo
 from attendbot.errors import AttendbotError
-from attendbot.outputs.ledger import MIGRATIONS, Ledger, migration_names
-from attendbot.runner import run_once
+from attendbot.ledger import MIGRATIONS, Ledger, migration_names
+from attendbot.run import run_day
 
-from conftest import DAY
+from builders import DAY
 
 NAMES = migration_names()
 
@@ -106,7 +105,7 @@ def test_reopening_a_current_ledger_changes_nothing(tmp_path):
 def test_a_ledger_from_before_the_slack_outbox_keeps_its_day_and_a_rerun_changes_nothing(tmp_path):
     """A realistic m001 ledger: the demo day reconciled, with the Slack outbox taken away again."""
     settings = config.load(demo.write_program(tmp_path / "program"), base=tmp_path / "program")
-    run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    run_day(settings, DAY, dry_run=True)
     db = sqlite_utils.Database(settings.db)
     db["slack_messages"].drop()
     db.execute(f"DELETE FROM [{MIGRATIONS.migrations_table}] WHERE name = 'm002_slack_outbox'")
@@ -120,7 +119,7 @@ def test_a_ledger_from_before_the_slack_outbox_keeps_its_day_and_a_rerun_changes
         assert all(kept.values())
     finally:
         ledger.close()
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    outcome = run_day(settings, DAY, dry_run=True)
     assert len(outcome.result.charges) == 19
     assert outcome.gap_events == {"opened": 0, "reopened": 0, "resolved": 0}
 

@@ -6,20 +6,13 @@ import datetime as dt
 import os
 import time
 
-from attendbot.outputs.ledger import Ledger
+from attendbot.ledger import Ledger
 from attendbot.outputs.report import json_document
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
 
-from conftest import CORPUS, DAY
-from tests_support import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
-
-def morning_sheet(day=DAY, *lines):
-    return SheetDraft("Morning Process Group", day, "9:00 AM", "12:00 PM", "Dana Whitfield",
-                      lines=list(lines) or [LineDraft("Ana Silva", "stroke", "9:00", "12:00"),
-                                            LineDraft("Ben Okoro", "stroke", "9:00", "12:00")])
-
+from builders import CHARGE_HEADER, CORPUS, DAY, EHR_HEADER, charge_row, ehr_row, morning_sheet
 
 def small_day(program, day=DAY):
     write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
@@ -142,17 +135,16 @@ def test_a_file_still_being_written_is_left_for_the_next_run(program):
     settings = program.settings()
     small_day(program)
     object.__setattr__(settings.main.paths, "settle_seconds", 60.0)
-    from attendbot.runner import run_once
-    import io
+    from attendbot.run import run_day
 
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    outcome = run_day(settings, DAY, dry_run=True)
     assert {f.status for f in outcome.files} == {"ignored"}
     assert all("next run" in f.detail for f in outcome.files)
     assert all((program.inbox / n).exists() for n in ("charges.xlsx", "ehr.csv", "sheet.pdf"))
     old = time.time() - 120
     for path in program.inbox.iterdir():
         os.utime(path, (old, old))
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    outcome = run_day(settings, DAY, dry_run=True)
     assert {f.status for f in outcome.files} == {"read"}
 
 

@@ -8,7 +8,6 @@ present with a signed note, 9:00–12:00, valid NPI) that reconciles ``ready``.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 import unicodedata
@@ -16,145 +15,23 @@ import unicodedata
 import pytest
 
 from attendbot.codes import Disposition, GapCode, disposition_of
-from attendbot.config import PayerBook, PayersFile
+from attendbot.config import PayerBook
 from attendbot.errors import ConfigError
 from attendbot.model import (
-    Attendance,
-    Charge,
     ChargeResult,
     DayResult,
     Evidence,
     Modality,
     NoteStatus,
-    SigninLine,
-    SigninSheet,
     Status,
 )
-from attendbot.readers.parse import npi_check_digit
 from attendbot.reconcile import reconcile
+
+from builders import (BAD_NPI, BLUE, BOOK, DAY, MEDICAID, NPI, PEOPLE, SELF_PAY, SHEET_FILE, UNKNOWN, book, charge,
+                      ehr, line, sheet, t)
 
 G = GapCode
 D = Disposition
-
-DAY = dt.date(2026, 11, 24)
-MORNING = "Morning Process Group"
-NPI = "123456789" + npi_check_digit("123456789")
-BAD_NPI = NPI[:-1] + str((int(NPI[-1]) + 1) % 10)
-SHEET_FILE = "inbox/2026-11-24/signin.pdf"
-EHR_FILE = "inbox/2026-11-24/ehr.csv"
-CHARGES_FILE = "inbox/2026-11-24/charges.csv"
-
-# Payer names as an export writes them -> the payers.toml section they resolve to.
-MEDICAID = "TX Medicaid"        # [payers.medicaid]: GT, max group 10, H2019 max 12 units
-BLUE = "Blue Cross PPO"         # [payers.bluecross]: defaults only
-SELF_PAY = "Self Pay"           # [payers.selfpay]: no-show fee $50
-UNKNOWN = "Acme Health Plan"    # matches no section
-
-# Eleven synthetic people whose names are far apart from each other.
-PEOPLE = [
-    ("M-101", "Stone, Avery"), ("M-102", "Rivers, Blake"), ("M-103", "Moore, Casey"),
-    ("M-104", "Fields, Drew"), ("M-105", "Banks, Emery"), ("M-106", "Hart, Finley"),
-    ("M-107", "Lowell, Gray"), ("M-108", "Quinn, Harper"), ("M-109", "Vale, Indigo"),
-    ("M-110", "Marsh, Jules"), ("M-111", "Pike, Kendall"),
-]
-
-
-def t(hour: int, minute: int = 0) -> dt.time:
-    return dt.time(hour, minute)
-
-
-# --- payers.toml --------------------------------------------------------------------
-
-DEFAULTS: dict = {
-    "max_group_size": 12,
-    "telehealth_modifiers": ["95"],
-    "audio_modifiers": ["93"],
-    "telehealth_pos": ["02", "10"],
-    "no_show": "not_billable",
-    "no_show_fee": 0.0,
-    "same_day_exclusive": [],
-    "require_signed_note": True,
-    "require_signature": True,
-    "requires_auth": False,
-    "weekly_min_hours": 9.0,
-    "repeat_no_show": {"count": 3, "days": 14},
-    "review_reminder_business_days": 3,
-    "codes": {
-        "H0015": {"unit": "day", "min_minutes": 180},
-        "S9480": {"unit": "day", "min_minutes": 180},
-        "H2019": {"unit": "time", "unit_minutes": 15, "unit_rounding": "8-minute", "max_units_per_day": 16},
-        "90853": {"unit": "session", "min_minutes": 0},
-    },
-}
-
-PAYERS: dict = {
-    "medicaid": {
-        "kind": "medicaid", "match": ["medicaid", "healthnet"], "telehealth_modifiers": ["GT"],
-        "max_group_size": 10, "requires_auth": True, "codes": {"H2019": {"max_units_per_day": 12}},
-    },
-    "selfpay": {
-        "kind": "self_pay", "match": ["self pay", "self-pay", "private pay"],
-        "no_show": "fee", "no_show_fee": 50.0,
-    },
-    "bluecross": {"kind": "commercial", "match": ["blue cross"]},
-}
-
-
-def _merge(base: dict, changes: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        if key == "codes":
-            for code, section in value.items():
-                out.setdefault("codes", {}).setdefault(code, {}).update(section)
-        else:
-            out[key] = value
-    return out
-
-
-def book(defaults: dict | None = None, **payer_sections: dict) -> PayerBook:
-    """The spec's example payers.toml, with ``defaults`` and named payer sections merged over it."""
-    payers = copy.deepcopy(PAYERS)
-    for name, section in payer_sections.items():
-        payers[name] = _merge(payers.get(name, {}), section)
-    return PayerBook(PayersFile.model_validate({"defaults": _merge(DEFAULTS, defaults or {}), "payers": payers}))
-
-
-BOOK = book()
-
-
-# --- records ------------------------------------------------------------------------
-
-
-def charge(cid: str = "C-1", pid: str = "M-1", name: str = "Núñez, María", payer: str = MEDICAID,
-           code: str = "H0015", units: int = 1, session: str = MORNING, start: dt.time | None = t(9),
-           end: dt.time | None = t(12), npi: str | None = NPI, modifiers: tuple[str, ...] = (),
-           pos: str | None = None, day: dt.date = DAY) -> Charge:
-    return Charge(charge_id=cid, service_date=day, patient_id=pid, patient_name=name, payer=payer, code=code,
-                  units=units, session=session, modifiers=modifiers, start=start, end=end, npi=npi, pos=pos,
-                  evidence=Evidence(CHARGES_FILE, row=2))
-
-
-def ehr(pid: str = "M-1", status: Status = Status.PRESENT, name: str | None = None, session: str = MORNING,
-        time_in: dt.time | None = t(9), time_out: dt.time | None = t(12),
-        note: NoteStatus | None = NoteStatus.SIGNED, modality: Modality | None = None,
-        day: dt.date = DAY) -> Attendance:
-    return Attendance(service_date=day, patient_id=pid, session=session, status=status, patient_name=name,
-                      time_in=time_in, time_out=time_out, note_status=note, modality=modality,
-                      facilitator="Dana Whitfield", evidence=Evidence(EHR_FILE, row=3))
-
-
-def line(row: int = 1, name: str = "María Núñez", signed: bool = True, time_in: dt.time | None = t(9),
-         time_out: dt.time | None = t(12)) -> SigninLine:
-    return SigninLine(row=row, printed_name=name, signed=signed, time_in=time_in, time_out=time_out,
-                      evidence=Evidence(SHEET_FILE, page=1, row=row))
-
-
-def sheet(*lines: SigninLine, group: str = MORNING, start: dt.time | None = t(9), end: dt.time | None = t(12),
-          facilitator_signed: bool | None = None, day: dt.date = DAY) -> SigninSheet:
-    return SigninSheet(group=group, service_date=day, start=start, end=end, facilitator="Dana Whitfield",
-                       facilitator_signed=facilitator_signed, lines=tuple(lines),
-                       evidence=Evidence(SHEET_FILE, page=1))
-
 
 _ABSENT = object()
 
@@ -170,7 +47,7 @@ def one(charge_kw: dict | None = None, ehr_kw: dict | None | object = None, line
     attendance = [] if ehr_kw is _ABSENT else [ehr(**(ehr_kw or {}))]
     lines = [] if line_kw is _ABSENT else [line(**(line_kw or {}))]
     sheets = [] if sheet_kw is _ABSENT else [sheet(*lines, **(sheet_kw or {}))]
-    result = reconcile(DAY, charges, attendance, sheets, payers)
+    result = reconcile(DAY, charges, attendance, sheets, payers.policy_for)
     assert len(result.charges) == 1
     return result.charges[0], result
 
@@ -226,7 +103,7 @@ def test_a_session_with_its_sheet_is_not_no_signin_sheet():
 
 def test_present_patient_missing_from_the_sheet_is_not_on_signin():
     other = line(row=1, name="Avery Stone")
-    result = reconcile(DAY, [charge()], [ehr()], [sheet(other)], BOOK)
+    result = reconcile(DAY, [charge()], [ehr()], [sheet(other)], BOOK.policy_for)
     cr = result.charges[0]
     assert G.NOT_ON_SIGNIN in codes(cr)
     assert cr.disposition is D.HOLD
@@ -298,7 +175,7 @@ def test_ehr_present_but_unsigned_line_is_attendance_conflict():
 
 
 def test_ehr_present_but_not_on_sheet_is_attendance_conflict():
-    result = reconcile(DAY, [charge()], [ehr()], [sheet(line(name="Avery Stone"))], BOOK)
+    result = reconcile(DAY, [charge()], [ehr()], [sheet(line(name="Avery Stone"))], BOOK.policy_for)
     assert G.ATTENDANCE_CONFLICT in codes(result.charges[0])
 
 
@@ -488,7 +365,7 @@ def _group(n: int, first_payer: str = MEDICAID, rest_payer: str = BLUE) -> DayRe
                for i, (pid, name) in enumerate(people)]
     attendance = [ehr(pid=pid) for pid, _ in people]
     lines = [line(row=i + 1, name=" ".join(reversed(name.split(", ")))) for i, (_, name) in enumerate(people)]
-    return reconcile(DAY, charges, attendance, [sheet(*lines)], BOOK)
+    return reconcile(DAY, charges, attendance, [sheet(*lines)], BOOK.policy_for)
 
 
 def test_attendees_over_the_payers_maximum_is_group_size_exceeded_counting_all_payers():
@@ -518,7 +395,7 @@ def test_no_show_patients_do_not_count_toward_group_size():
     charges = [charge(cid=f"C-{i}", pid=pid, name=name) for i, (pid, name) in enumerate(people)]
     attendance = [ehr(pid=pid) for pid, _ in people[:10]] + [ehr(pid=people[10][0], status=Status.NO_SHOW)]
     lines = [line(row=i + 1, name=" ".join(reversed(name.split(", ")))) for i, (_, name) in enumerate(people[:10])]
-    result = reconcile(DAY, charges, attendance, [sheet(*lines)], BOOK)
+    result = reconcile(DAY, charges, attendance, [sheet(*lines)], BOOK.policy_for)
     assert G.GROUP_SIZE_EXCEEDED not in day_codes(result)
 
 
@@ -610,7 +487,7 @@ def test_valid_npi_is_not_invalid_npi(npi):
 
 def _two_codes(payer: str, payers: PayerBook) -> DayResult:
     charges = [charge(cid="C-1", payer=payer, code="H0015"), charge(cid="C-2", payer=payer, code="H2019", units=4)]
-    return reconcile(DAY, charges, [ehr()], [sheet(line())], payers)
+    return reconcile(DAY, charges, [ehr()], [sheet(line())], payers.policy_for)
 
 
 def test_codes_exclusive_for_the_payer_on_one_day_are_same_day_conflict():
@@ -630,7 +507,7 @@ def test_same_day_exclusive_applies_to_its_payer_only():
 
 
 def test_same_patient_code_and_date_twice_is_duplicate_charge():
-    result = reconcile(DAY, [charge(cid="C-1"), charge(cid="C-2")], [ehr()], [sheet(line())], BOOK)
+    result = reconcile(DAY, [charge(cid="C-1"), charge(cid="C-2")], [ehr()], [sheet(line())], BOOK.policy_for)
     for cid in ("C-1", "C-2"):
         cr = by_id(result, cid)
         assert G.DUPLICATE_CHARGE in codes(cr)
@@ -641,7 +518,7 @@ def test_different_codes_or_patients_are_not_duplicate_charge():
     charges = [charge(cid="C-1"), charge(cid="C-2", code="90853"),
                charge(cid="C-3", pid="M-101", name="Stone, Avery")]
     result = reconcile(DAY, charges, [ehr(), ehr(pid="M-101")],
-                       [sheet(line(), line(row=2, name="Avery Stone"))], BOOK)
+                       [sheet(line(), line(row=2, name="Avery Stone"))], BOOK.policy_for)
     assert G.DUPLICATE_CHARGE not in day_codes(result)
     assert all(cr.disposition is D.READY for cr in result.charges)
 
@@ -710,7 +587,7 @@ def test_attending_self_pay_patient_gets_no_fee():
 
 def test_signed_and_present_patient_without_a_charge_is_unbilled_attendance():
     attendance = [ehr(), ehr(pid="M-101", name="Avery Stone")]
-    result = reconcile(DAY, [charge()], attendance, [sheet(line(), line(row=2, name="Avery Stone"))], BOOK)
+    result = reconcile(DAY, [charge()], attendance, [sheet(line(), line(row=2, name="Avery Stone"))], BOOK.policy_for)
     [gap] = [g for g in result.gaps if g.code is G.UNBILLED_ATTENDANCE]
     assert gap.patient_id == "M-101"
     assert gap.charge_id is None
@@ -725,7 +602,7 @@ def test_charged_attendee_is_not_unbilled_attendance():
 
 
 def test_printed_name_matching_nobody_is_unmatched_signin_name():
-    result = reconcile(DAY, [charge()], [ehr()], [sheet(line(), line(row=2, name="Zed Quixote"))], BOOK)
+    result = reconcile(DAY, [charge()], [ehr()], [sheet(line(), line(row=2, name="Zed Quixote"))], BOOK.policy_for)
     [gap] = [g for g in result.gaps if g.code is G.UNMATCHED_SIGNIN_NAME]
     assert gap.evidence.row == 2
     assert gap.charge_id is None and gap.patient_id is None
@@ -737,7 +614,7 @@ def test_printed_name_matching_nobody_is_unmatched_signin_name():
 def test_printed_name_alike_two_patients_is_unmatched_signin_name_and_never_guessed():
     charges = [charge(cid="C-1", pid="M-201", name="Lee, Ann"), charge(cid="C-2", pid="M-202", name="Lee, Anna")]
     attendance = [ehr(pid="M-201"), ehr(pid="M-202")]
-    result = reconcile(DAY, charges, attendance, [sheet(line(row=1, name="Anne Lee"))], BOOK)
+    result = reconcile(DAY, charges, attendance, [sheet(line(row=1, name="Anne Lee"))], BOOK.policy_for)
     [gap] = [g for g in result.gaps if g.code is G.UNMATCHED_SIGNIN_NAME]
     assert gap.evidence.row == 1
     assert "more than one" in gap.message
@@ -755,7 +632,7 @@ def test_name_matching_a_patient_is_not_unmatched_signin_name():
 
 def test_unreadable_file_is_reported_as_unreadable_file():
     evidence = Evidence("inbox/2026-11-24/scan.pdf", page=2)
-    result = reconcile(DAY, [charge()], [ehr()], [sheet(line())], BOOK,
+    result = reconcile(DAY, [charge()], [ehr()], [sheet(line())], BOOK.policy_for,
                        unreadable=[(evidence, "page 2 has no text layer", "re-scan with OCR or type it in")])
     [gap] = [g for g in result.gaps if g.code is G.UNREADABLE_FILE]
     assert gap.evidence == evidence
@@ -787,7 +664,7 @@ def test_hold_wins_over_adjust():
 
 def test_adjust_wins_over_ready_and_non_blocking_gaps():
     charges = [charge(units=2)]
-    result = reconcile(DAY, charges, [ehr()], [sheet(line(), line(row=2, name="Zed Quixote"))], BOOK)
+    result = reconcile(DAY, charges, [ehr()], [sheet(line(), line(row=2, name="Zed Quixote"))], BOOK.policy_for)
     assert codes(result.charges[0]) == {G.UNITS_EXCEED_TIME}
     assert result.charges[0].disposition is D.ADJUST
 
@@ -824,7 +701,7 @@ def test_a_no_show_fee_is_never_allowed_for_medicaid():
 def test_known_payers_are_not_listed_as_unknown():
     result = reconcile(DAY, [charge(cid="C-1", payer="HealthNet Medicaid"),
                              charge(cid="C-2", pid="M-101", name="Stone, Avery", payer="BLUE CROSS Texas")],
-                       [ehr(), ehr(pid="M-101")], [sheet(line(), line(row=2, name="Avery Stone"))], BOOK)
+                       [ehr(), ehr(pid="M-101")], [sheet(line(), line(row=2, name="Avery Stone"))], BOOK.policy_for)
     assert result.unknown_payers == []
 
 
@@ -836,7 +713,7 @@ def test_known_payers_are_not_listed_as_unknown():
 def test_printed_name_variants_match_the_charged_patient(printed):
     charges = [charge(), charge(cid="C-2", pid="M-101", name="Stone, Avery")]
     result = reconcile(DAY, charges, [ehr(), ehr(pid="M-101")],
-                       [sheet(line(row=1, name="Avery Stone"), line(row=2, name=printed))], BOOK)
+                       [sheet(line(row=1, name="Avery Stone"), line(row=2, name=printed))], BOOK.policy_for)
     assert G.UNMATCHED_SIGNIN_NAME not in day_codes(result)
     cr = by_id(result, "C-1")
     assert cr.gaps == []
@@ -846,7 +723,7 @@ def test_printed_name_variants_match_the_charged_patient(printed):
 def test_printed_name_can_match_through_the_ehr_name():
     # A patient present in the EHR under a name the charge export does not use.
     result = reconcile(DAY, [charge(name="Nunez-Ruiz, Maria")], [ehr(name="María Núñez")],
-                       [sheet(line(name="MARIA NUNEZ"))], BOOK)
+                       [sheet(line(name="MARIA NUNEZ"))], BOOK.policy_for)
     assert result.charges[0].disposition is D.READY
 
 
@@ -856,7 +733,7 @@ def test_printed_name_can_match_through_the_ehr_name():
 def test_sessions_match_across_sources_despite_group_case_and_punctuation():
     result = reconcile(DAY, [charge(session="Morning Process Group")],
                        [ehr(session="morning-process session")],
-                       [sheet(line(), group="MORNING PROCESS")], BOOK)
+                       [sheet(line(), group="MORNING PROCESS")], BOOK.policy_for)
     assert len(result.sessions) == 1
     cr = result.charges[0]
     assert cr.gaps == []
@@ -876,7 +753,7 @@ def test_two_same_named_sessions_are_told_apart_by_start_time():
         sheet(line(row=1, name="Avery Stone", time_in=t(9), time_out=t(10)),
               group="Skills Group", start=t(9), end=t(10)),
     ]
-    result = reconcile(DAY, [am, pm], attendance, sheets, BOOK)
+    result = reconcile(DAY, [am, pm], attendance, sheets, BOOK.policy_for)
     assert len(result.sessions) == 2
     for cid in ("C-1", "C-2"):
         cr = by_id(result, cid)
@@ -891,7 +768,7 @@ def test_records_of_other_days_are_ignored():
     charges = [charge(cid="C-1"), charge(cid="C-9", day=other)]
     attendance = [ehr(day=earlier)]
     sheets = [sheet(line(), day=earlier)]
-    result = reconcile(DAY, charges, attendance, sheets, BOOK)
+    result = reconcile(DAY, charges, attendance, sheets, BOOK.policy_for)
     assert [cr.charge.charge_id for cr in result.charges] == ["C-1"]
     assert {G.NO_SIGNIN_SHEET, G.NO_EHR_ATTENDANCE} <= codes(result.charges[0])
     assert result.no_shows == []
@@ -932,7 +809,7 @@ def test_no_gap_message_contains_a_patient_name_or_id():
              line(row=3, name="Barnaby Thistlewood"), line(row=4, name="Zed Quixote"),
              line(row=5, name="Rosalind Vasquez-Orr"), line(row=6, name="Okonkwo, Delphine", time_out=t(10))]
     payers = book(defaults={"max_group_size": 2}, medicaid={"same_day_exclusive": [["H0015", "H2019"]]})
-    result = reconcile(DAY, charges, attendance, [sheet(*lines, facilitator_signed=False)], payers,
+    result = reconcile(DAY, charges, attendance, [sheet(*lines, facilitator_signed=False)], payers.policy_for,
                        unreadable=[(Evidence("inbox/scan.pdf", page=1), "no text layer", "re-scan it")])
     seen = day_codes(result)
     assert len(seen) >= 20, sorted(seen)  # the scenario exercises (nearly) the whole gap table

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Evidence, ReadResult
 from attendbot.readers.pdf_backend import open_pdf
 from attendbot.readers.signin_pdf import SigninPdfReader
@@ -159,7 +159,7 @@ def test_a_sheet_without_a_group_name_is_reported_not_read(tmp_path):
 
 def test_an_image_only_pdf_is_unreadable_at_identify(tmp_path):
     src = source(write_signin_pdf(tmp_path / "scan.pdf", [draft(scanned=True), draft(scanned=True)]))
-    with pytest.raises(UnreadableFile, match="no text layer"):
+    with pytest.raises(UnreadableFileError, match="no text layer"):
         SigninPdfReader().identify(src)
 
 
@@ -183,7 +183,7 @@ def test_a_truncated_pdf_is_unreadable(tmp_path):
     data = write_signin_pdf(tmp_path / "full.pdf", [draft()]).read_bytes()
     path = tmp_path / "truncated.pdf"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableFile, match="damaged PDF") as caught:
+    with pytest.raises(UnreadableFileError, match="damaged PDF") as caught:
         SigninPdfReader().identify(source(path))
     assert caught.value.reason
 
@@ -192,9 +192,9 @@ def test_a_zero_byte_file_is_unreadable(tmp_path):
     path = tmp_path / "empty.pdf"
     path.write_bytes(b"")
     assert SigninPdfReader().identify(source(path)) is False  # by content it is no PDF at all
-    with pytest.raises(UnreadableFile, match="empty file"):
+    with pytest.raises(UnreadableFileError, match="empty file"):
         SigninPdfReader().read(source(path))
-    with pytest.raises(UnreadableFile, match="empty file"):
+    with pytest.raises(UnreadableFileError, match="empty file"):
         open_pdf(b"", SHOWN)
 
 
@@ -205,7 +205,7 @@ def test_a_password_protected_pdf_is_unreadable(tmp_path):
     draw_sheet(PdfCanvas(pdf), draft())
     path = tmp_path / "locked.pdf"
     pdf.output(str(path))
-    with pytest.raises(UnreadableFile, match="encrypted or password-protected PDF"):
+    with pytest.raises(UnreadableFileError, match="encrypted or password-protected PDF"):
         SigninPdfReader().identify(source(path))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from attendbot.codes import GapCode as G
 from attendbot.config import SlackSection
-from attendbot.messages import gap_message, no_show_policy
+from attendbot.messages import gap_facts, gap_message, no_show_policy
 from attendbot.model import (
     Charge,
     ChargeResult,
@@ -71,18 +71,19 @@ def gap(code, c: Charge | None, session, *, patient_id=None, line=None, **values
     evidence = Evidence(SIGNIN, page=1, row=line) if line else Evidence(SIGNIN, page=1)
     return Gap(code=code, message=gap_message(code, **values), evidence=evidence,
                charge_id=c.charge_id if c else None, patient_id=c.patient_id if c else patient_id,
-               session=session, key=f"line {line}" if line and c is None else "")
+               session=session, key=f"line {line}" if line and c is None else "", session_key=session,
+               line=line, facts=gap_facts(code, values))
 
 
 def summary(label, facilitator, charges) -> SessionSummary:
     return SessionSummary(label, dt.time(9), dt.time(12), facilitator, Evidence(SIGNIN, page=1),
                           charges=charges, attendees=charges, signed_lines=charges, sheet_lines=charges,
-                          minutes=180)
+                          minutes=180, key=label)
 
 
 def day_result(charge_gaps: list[tuple[Charge, list[Gap]]], other_gaps=(), sessions=(), *, supported=None,
                unknown_payers=(), no_shows=()) -> DayResult:
-    charges = [ChargeResult(c, gaps, (supported or {}).get(c.charge_id, c.units), c.session,
+    charges = [ChargeResult(c, gaps, (supported or {}).get(c.charge_id, c.units), c.session, session_key=c.session,
                             no_show_fee=50.0 if any(g.code == G.NO_SHOW for g in gaps) and c.payer == "Self Pay"
                             else None)
                for c, gaps in charge_gaps]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Modality, NoteStatus, ReadResult, Status
 from attendbot.readers import all_readers, identify
 from attendbot.readers.charges import ChargeReader
@@ -646,7 +646,7 @@ def test_identification_looks_at_content_not_at_the_file_name(tmp_path):
 def test_an_encrypted_workbook_is_unreadable_whatever_its_name(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 40)
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())
 
 
@@ -656,7 +656,7 @@ def test_a_truncated_workbook_is_unreadable(tmp_path, keep):
     cut = len(data) - 1 if keep == -1 else int(len(data) * keep)
     path = tmp_path / "charges.xlsx"
     path.write_bytes(data[:cut])
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())
 
 
@@ -664,5 +664,5 @@ def test_a_truncated_workbook_is_unreadable(tmp_path, keep):
 def test_an_empty_file_is_unreadable(tmp_path, content):
     path = tmp_path / "charges.csv"
     path.write_bytes(content)
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attendbot.config import CodeRule
+from attendbot.reconcile.policy import CodeRule
 from attendbot.reconcile.units import minutes_attended, supported_units
 
 MINUTES = st.integers(min_value=0, max_value=1000)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from attendbot.codes import Disposition
-from attendbot.pipeline import RunOutcome
+from attendbot.model import DayOutcome
 
 
-def json_document(outcome: RunOutcome) -> dict:
+def json_document(outcome: DayOutcome) -> dict:
     """The spec's ``--json`` document."""
     result = outcome.result
     return {
@@ -26,11 +26,11 @@ def json_document(outcome: RunOutcome) -> dict:
         "no_shows": [{"patient_id": ns.patient_id, "session": ns.session, "payer": ns.payer,
                       "policy": ns.policy, "fee": ns.fee} for ns in result.no_shows],
         "files": [f.as_dict() for f in outcome.files],
-        "slack": {"mode": outcome.slack_mode, "messages": len(outcome.slack_messages)},
+        "slack": {"mode": outcome.slack.mode, "messages": len(outcome.slack.messages)},
     }
 
 
-def human_summary(outcome: RunOutcome) -> str:
+def human_summary(outcome: DayOutcome) -> str:
     """A few lines for the log or the terminal: counts, files, where the workbook is. No patient data."""
     result = outcome.result
     dispositions = Counter(str(cr.disposition) for cr in result.charges)
@@ -49,10 +49,24 @@ def human_summary(outcome: RunOutcome) -> str:
     events = outcome.gap_events
     if any(events.values()):
         lines.append("  since the last run: " + ", ".join(f"{n} {what}" for what, n in events.items() if n))
-    report = outcome.slack_report
-    if report is not None and outcome.slack_mode == "live":
-        lines.append(f"  Slack: {report.posted} posted, {report.updated} updated, {report.unchanged} unchanged, "
-                     f"{report.waiting} waiting for the next run")
-        lines.extend(f"    to fix: {problem}" for problem in report.problems)
+    slack = outcome.slack
+    if slack.mode == "live":
+        lines.append(f"  Slack: {slack.posted} posted, {slack.updated} updated, {slack.unchanged} unchanged, "
+                     f"{slack.waiting} waiting for the next run")
+        lines.extend(f"    to fix: {problem}" for problem in slack.problems)
     lines.append(f"  audit workbook: {outcome.workbook}")
     return "\n".join(lines)
+
+
+def console_text(outcome: DayOutcome) -> str:
+    """What a run prints for a person: why it was dry, the dry-run messages exactly as Slack
+    would receive their text, then the summary."""
+    parts = []
+    if outcome.slack.reason:
+        parts.append(f"attendbot: {outcome.slack.reason}")
+    if outcome.slack.mode != "live":
+        for message in outcome.slack.messages:
+            parts.append(f"--- Slack (dry run) to {message.channel or '(no channel configured)'} ---\n"
+                         f"{message.text}\n")
+    parts.append(human_summary(outcome))
+    return "\n".join(parts)

@@ -39,7 +39,6 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
@@ -50,10 +49,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from attendbot import messages as say
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.config import SlackSection
-from attendbot.model import Charge, ChargeResult, DayResult, FileReport, Gap
-from attendbot.outputs.workbook import dollars_at_risk
+from attendbot.model import Charge, ChargeResult, DayResult, FileReport, Gap, OutgoingMessage
 
 #: Slack: at most 50 blocks in one message.
 MAX_BLOCKS = 50
@@ -74,31 +73,6 @@ MAX_SUMMARY_LINES = 30
 
 _TRUNCATED = " … (truncated — see the audit workbook)"
 _ELLIPSIS = "…"
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
-
-    Attributes:
-        key: stable identity across re-runs: ``"<day>:session:<session label>"`` or ``"<day>:billing"``.
-        channel: the channel id from ``[slack]``.
-        text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
-        blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
-        kind: ``"session"`` or ``"billing"``.
-        session: the session label for a session alert; None for the billing summary.
-    """
-
-    key: str
-    channel: str
-    text: str
-    blocks: list[dict]
-    kind: str
-    session: str | None
-
-    def as_dict(self) -> dict:
-        return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
-                "kind": self.kind, "session": self.session}
 
 
 def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
@@ -128,16 +102,20 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
     gaps = list(dict.fromkeys(result.gaps))  # a gap listed twice is one thing to fix
     by_session: dict[str | None, list[Gap]] = defaultdict(list)
     for gap in gaps:
-        by_session[gap.session].append(gap)
-    summaries = {s.label: s for s in reversed(result.sessions)}  # the first summary of a label wins
-    order = list(dict.fromkeys([s.label for s in result.sessions] + [g.session for g in gaps if g.session]))
+        by_session[gap.session_key].append(gap)
     ids = {_normal(name): uid for name, uid in slack.facilitators.items()}
 
     messages: list[OutgoingMessage] = []
     unmapped: list[tuple[str | None, str]] = []  # (facilitator, session label) alerted without a Slack id
     resolved = resolved or {}
-    for label in order:
-        session_gaps = by_session.get(label, [])
+    sessions = {s.key: (s.label, s.facilitator) for s in reversed(result.sessions)}
+    for gap in gaps:  # a gap's session the day's summaries do not list still gets its alert
+        if gap.session_key is not None:
+            sessions.setdefault(gap.session_key, (gap.session or gap.session_key, None))
+    order = list(dict.fromkeys([s.key for s in result.sessions] + [g.session_key for g in gaps if g.session_key]))
+    for key in order:
+        label, facilitator = sessions[key]
+        session_gaps = by_session.get(key, [])
         if label in not_ended:
             continue
         if not any(g.owner == Owner.FACILITATOR for g in session_gaps):
@@ -145,14 +123,12 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
                 messages.append(all_clear_message(result.day.isoformat(), label, slack.facilitator_channel,
                                                   resolved[label]))
             continue
-        summary = summaries.get(label)
-        facilitator = summary.facilitator if summary else None
         uid = ids.get(_normal(facilitator)) if facilitator else None
         if uid is not None and not _USER_ID.fullmatch(uid):
             uid = None
         if uid is None:
             unmapped.append((facilitator, label))
-        charges = [c for c in result.charges if c.session_label == label]
+        charges = [c for c in result.charges if c.session_key == key]
         messages.append(_session_message(result, label, facilitator, uid, charges, session_gaps, who,
                                          slack.facilitator_channel, resolved.get(label, ())))
     sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
@@ -239,15 +215,11 @@ def _gap_lines(gaps: list[Gap], who: _Identity) -> list[tuple[str, int]]:
     """
     groups: dict[tuple, list[Gap]] = {}
     for gap in gaps:
-        prefix = f"Charge {gap.charge_id}:" if gap.charge_id else None
-        if prefix and gap.message.startswith(prefix):
-            key: tuple = (gap.code, gap.message[len(prefix):])
-        else:
-            key = (gap.code, gap.message, id(gap))
-        groups.setdefault(key, []).append(gap)
+        shared = gap.charge_id and gap.facts and say.names_one_charge_first(gap.code)
+        groups.setdefault(gap.problem if shared else (id(gap),), []).append(gap)
 
     lines = []
-    for key, same in groups.items():
+    for same in groups.values():
         if len(same) == 1:
             text = escape(same[0].message)
         else:
@@ -256,7 +228,7 @@ def _gap_lines(gaps: list[Gap], who: _Identity) -> list[tuple[str, int]]:
             names = [escape(c) for c in shown]
             if len(charge_ids) > len(shown):
                 names.append(f"{len(charge_ids) - len(shown)} more")
-            text = f"Charges {_join(names)}:{escape(key[1])}"
+            text = f"Charges {_join(names)}:{escape(say.gap_body(same[0].code, **dict(same[0].facts)))}"
         suffix = who.describe(same)
         line = f"• {text}{suffix}"
         lines.append((_clip(line, MAX_SECTION_CHARS), len(same)))
@@ -275,7 +247,7 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
     by_disposition = Counter(c.disposition for c in result.charges)
     at_risk: dict[Disposition, float] = defaultdict(float)
     for c in result.charges:
-        at_risk[c.disposition] += dollars_at_risk(c)
+        at_risk[c.disposition] += c.dollars_at_risk
     fees = sum(c.no_show_fee or 0.0 for c in result.charges if c.disposition == Disposition.VOID)
 
     if total == 0:

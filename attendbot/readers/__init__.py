@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import AmbiguousFileError, UnreadableFileError
 from attendbot.readers.base import Reader
 from attendbot.readers.source import SourceFile
 
@@ -30,32 +30,26 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
     )
 
 
-class Ambiguous(Exception):
-    def __init__(self, readers: list[Reader]):
-        self.readers = readers
-        super().__init__("claimed by " + " and ".join(r.kind for r in readers))
-
-
 def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
     """The one reader that claims ``src``; None when no reader does (see :func:`why_ignored`).
 
     Raises:
-        UnreadableFile: the file cannot be read at all (empty, damaged, encrypted, an HTML
+        UnreadableFileError: the file cannot be read at all (empty, damaged, encrypted, an HTML
             page under a spreadsheet's name, over a size budget of :mod:`attendbot.budget`).
-        Ambiguous: more than one reader claims it.
+        AmbiguousFileError: more than one reader claims it.
     """
     if src.format == "empty":
-        raise UnreadableFile("the file is empty (zero bytes)")
+        raise UnreadableFileError("the file is empty (zero bytes)")
     if src.format == "zip":
-        raise UnreadableFile("a damaged XLSX workbook, or a ZIP archive that is not one")
+        raise UnreadableFileError("a damaged XLSX workbook, or a ZIP archive that is not one")
     if src.format == "ole":
-        raise UnreadableFile("an encrypted (password-protected) workbook or a legacy .xls file; "
+        raise UnreadableFileError("an encrypted (password-protected) workbook or a legacy .xls file; "
                              "save it as an unprotected .xlsx")
     if src.format == "html":
-        raise UnreadableFile("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
+        raise UnreadableFileError("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
     claims = [r for r in readers if r.identify(src)]
     if len(claims) > 1:
-        raise Ambiguous(claims)
+        raise AmbiguousFileError("claimed by " + " and ".join(r.kind for r in claims))
     return claims[0] if claims else None
 
 

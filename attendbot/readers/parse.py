@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
-import unicodedata
 
 from attendbot.model import Modality, NoteStatus, Status
+from attendbot.names import words
 
 # Excel's day zero for serial dates (the 1900 leap-year bug makes it Dec 30, 1899).
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -186,13 +186,6 @@ def parse_modifiers(*values: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def words(value: object) -> str:
-    """Lower-case ASCII words separated by single spaces: ``'No-Show!'`` -> ``'no show'``."""
-    s = unicodedata.normalize("NFKD", str(value or ""))
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", s))
-
-
 _STATUS = {
     "present": Status.PRESENT, "attended": Status.PRESENT, "late": Status.PRESENT,
     "left early": Status.PRESENT, "arrived late": Status.PRESENT, "checked in": Status.PRESENT,
@@ -260,24 +253,3 @@ def xlsx_signed(value: object) -> bool:
     """A typed or pasted signature counts unless it is blank, ``absent``, ``refused`` or ``n/a``
     (a check mark or a name in any script counts)."""
     return not is_blank(value) and words(value) not in _NO_SIGNATURE - {""}
-
-
-def _luhn_sum(digits: str) -> int:
-    """Luhn sum of ``digits`` whose last digit is the check digit position."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total
-
-
-def npi_check_digit(first_nine: str) -> str:
-    """The tenth digit that makes ``first_nine`` a valid NPI (Luhn over ``80840`` + the NPI)."""
-    return str((10 - _luhn_sum("80840" + first_nine + "0") % 10) % 10)
-
-
-def npi_valid(npi: str | None) -> bool:
-    """Ten digits passing the Luhn check over the ``80840`` prefix plus the NPI."""
-    return bool(npi and re.fullmatch(r"\d{10}", npi) and _luhn_sum("80840" + npi) % 10 == 0)

@@ -4,8 +4,8 @@ Everything the readers need from a PDF goes through :func:`open_pdf`,
 :class:`PdfDocument` and :class:`PageView`, so a faster backend can replace
 pdfplumber here without touching a reader. No pdfminer or pdfplumber exception
 leaves this module: a document that cannot be opened raises
-:class:`~attendbot.errors.UnreadableFile`, a page that cannot be parsed raises
-:class:`PageUnreadable` (a subclass) naming the page.
+:class:`~attendbot.errors.UnreadableFileError`, a page that cannot be parsed raises
+:class:`PageUnreadableError` (a subclass) naming the page.
 
 Coordinates are points from the page's top-left corner, as pdfplumber gives them.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 
 MAX_PAGES = 200  # a sign-in PDF is a day's sheets; more pages are reported, not read
 INK_MARGIN = 1.5  # points trimmed off a box so its own border lines are not ink
@@ -30,7 +30,7 @@ _T = TypeVar("_T")
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
-class PageUnreadable(UnreadableFile):
+class PageUnreadableError(UnreadableFileError):
     """One page could not be parsed; the rest of the document may still be read."""
 
     def __init__(self, page: int, reason: str):
@@ -121,9 +121,9 @@ class PageView:
         try:
             return fn()
         except RecursionError:
-            raise PageUnreadable(self.number, f"cannot {what}: nesting too deep") from None
+            raise PageUnreadableError(self.number, f"cannot {what}: nesting too deep") from None
         except Exception as exc:  # pdfminer raises anything for a damaged page
-            raise PageUnreadable(self.number, f"cannot {what}: {_reason(exc)}") from exc
+            raise PageUnreadableError(self.number, f"cannot {what}: {_reason(exc)}") from exc
 
     @cached_property
     def box(self) -> Box:
@@ -266,7 +266,7 @@ class PdfDocument:
         try:
             return list(self._pdf.pages)
         except Exception as exc:
-            raise UnreadableFile(_reason(exc)) from exc
+            raise UnreadableFileError(_reason(exc)) from exc
 
     @property
     def page_count(self) -> int:
@@ -299,22 +299,22 @@ class PdfDocument:
 
 
 def open_pdf(data: bytes, shown: str, max_pages: int = MAX_PAGES) -> PdfDocument:
-    """Open a PDF from its bytes. Raises UnreadableFile: empty, encrypted, damaged or page-less."""
+    """Open a PDF from its bytes. Raises UnreadableFileError: empty, encrypted, damaged or page-less."""
     if not data or data.isspace():
-        raise UnreadableFile("empty file")
+        raise UnreadableFileError("empty file")
     import pdfplumber
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except RecursionError:
-        raise UnreadableFile("damaged PDF (nesting too deep)") from None
+        raise UnreadableFileError("damaged PDF (nesting too deep)") from None
     except Exception as exc:  # pdfminer raises PdfminerException, PSSyntaxError, IndexError, ...
-        raise UnreadableFile(_reason(exc)) from exc
+        raise UnreadableFileError(_reason(exc)) from exc
     doc = PdfDocument(pdf, shown, max_pages)
     try:
         if doc.page_count == 0:
-            raise UnreadableFile("damaged PDF (it has no pages)")
-    except UnreadableFile:
+            raise UnreadableFileError("damaged PDF (it has no pages)")
+    except UnreadableFileError:
         doc.close()
         raise
     return doc

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass, field
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
-from attendbot.readers.pdf_backend import Box, Cell, PageUnreadable, PageView, Table
+from attendbot.readers.pdf_backend import Box, Cell, PageUnreadableError, PageView, Table
 from attendbot.readers.source import SourceFile
 
 NO_TEXT_LAYER = "no text layer (a scanned image?) — OCR is not supported yet"
@@ -153,7 +153,7 @@ class SigninPdfReader(Reader):
             if _Layout.of(page.text).is_signin:
                 return True
         if not saw_text:
-            raise UnreadableFile(NO_TEXT_LAYER)
+            raise UnreadableFileError(NO_TEXT_LAYER)
         return False
 
     def read(self, src: SourceFile) -> ReadResult:
@@ -162,7 +162,7 @@ class SigninPdfReader(Reader):
         for page in doc.pages():
             try:
                 _PageReader(src.shown, page, result).read()
-            except PageUnreadable as exc:
+            except PageUnreadableError as exc:
                 result.problems.append(Problem(exc.reason, Evidence(src.shown, page=page.number),
                                                GapCode.UNREADABLE_FILE))
         if doc.truncated:

@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from attendbot.codes import GapCode
-from attendbot.config import PayerBook
 from attendbot.messages import gap_message
 from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
                              SessionSummary, SigninSheet, Status)
-from attendbot.reconcile.names import match_name
+from attendbot.names import match_name
+from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, SessionFacts
 from attendbot.reconcile.sessions import Session, build_sessions
 from attendbot.reconcile.units import minutes_attended, supported_units
@@ -55,14 +55,14 @@ def _ehr_row(rows: list[Attendance]) -> Attendance | None:
 
 
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
-              payers: PayerBook, unreadable: Iterable[tuple[Evidence, str, str]] = (),
+              policy_for: PolicyFor, unreadable: Iterable[tuple[Evidence, str, str]] = (),
               problems: Iterable[Problem] = ()) -> DayResult:
     """Reconcile one day.
 
     Args:
         day: the business day; records of other days are ignored.
         charges, attendance, sheets: the day's records.
-        payers: the payer rules.
+        policy_for: ``(payer, code) -> Policy``: the rules that apply to a charge.
         unreadable: ``(evidence, reason, action)`` for each file or page that could not be read.
         problems: what readers found on the day's sheets that is a gap of its own (a signed
             line with no printed name is ``UNMATCHED_SIGNIN_NAME``).
@@ -95,15 +95,15 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                     line_of[pid] = line
         session_minutes: list[int] = []
         for charge in session.charges:
-            policy = payers.policy(charge.payer)
+            policy = policy_for(charge.payer, charge.code)
             line = line_of.get(charge.patient_id)
             ehr = _ehr_row(session.attendance.get(charge.patient_id, []))
             minutes = minutes_attended(
                 (line.time_in if line else None, ehr.time_in if ehr else None),
                 (line.time_out if line else None, ehr.time_out if ehr else None),
                 session.start, session.end)
-            rule = policy.code_rule(charge.code)
-            facts = ChargeFacts(charge=charge, policy=policy, rule=rule, session=session, sheet=session.sheet,
+            rule = policy.rule
+            facts = ChargeFacts(charge=charge, policy=policy, session=session, sheet=session.sheet,
                                 line=line, ehr=ehr, attendees=len(attendees), minutes=minutes,
                                 supported_units=None)
             if not facts.attended:
@@ -126,7 +126,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             sheet=sheet.evidence if sheet else None, charges=len(session.charges), attendees=len(attendees),
             signed_lines=sum(1 for ln in sheet.lines if ln.signed) if sheet else 0,
             sheet_lines=len(sheet.lines) if sheet else 0,
-            minutes=max(session_minutes) if session_minutes else None))
+            minutes=max(session_minutes) if session_minutes else None, key=session.ident))
 
     charge_gaps: dict[int, list[Gap]] = defaultdict(list)
     for charge in charges:
@@ -153,7 +153,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                                    kind="late_cancel" if absent is Status.CANCELLED else "no_show",
                                    policy=policy.no_show, fee=fee or 0.0))
         results.append(ChargeResult(charge=charge, gaps=mine, supported_units=facts.supported_units,
-                                    session_label=facts.session.display(),
+                                    session_label=facts.session.display(), session_key=facts.session.ident,
                                     no_show_fee=fee if absent is not None else None))
         gaps.extend(mine)
 

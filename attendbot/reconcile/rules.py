@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from attendbot.codes import GapCode as G
-from attendbot.config import CodeRule, Policy
-from attendbot.messages import gap_message, no_show_policy
+from attendbot.reconcile.policy import CodeRule, Policy
+from attendbot.messages import gap_facts, gap_message, no_show_policy
 from attendbot.model import Attendance, Charge, Evidence, Gap, Modality, NoteStatus, SigninLine, SigninSheet, Status
-from attendbot.readers.parse import npi_valid
+from attendbot.npi import npi_valid
 from attendbot.reconcile.sessions import Session
 
 
@@ -29,7 +29,6 @@ class ChargeFacts:
 
     charge: Charge
     policy: Policy
-    rule: CodeRule | None
     session: Session
     sheet: SigninSheet | None
     line: SigninLine | None
@@ -37,6 +36,10 @@ class ChargeFacts:
     attendees: int  # patients who attended the session, whatever their payer
     minutes: int | None
     supported_units: int | None
+
+    @property
+    def rule(self) -> CodeRule | None:
+        return self.policy.rule
 
     @property
     def signed(self) -> bool:
@@ -72,10 +75,12 @@ class ChargeFacts:
 
     def gap(self, code: G, evidence: Evidence | None = None, **values: object) -> Gap:
         c = self.charge
-        values = {"charge_id": c.charge_id, "session": self.session.display(), "code": c.code,
-                  "payer": c.payer, **values}
-        return Gap(code=code, message=gap_message(code, **values), evidence=evidence or c.evidence,
-                   charge_id=c.charge_id, patient_id=c.patient_id, session=self.session.display())
+        values = {"session": self.session.display(), "code": c.code, "payer": c.payer, **values}
+        on_line = self.line is not None and evidence == self.line.evidence
+        return Gap(code=code, message=gap_message(code, charge_id=c.charge_id, **values),
+                   evidence=evidence or c.evidence, charge_id=c.charge_id, patient_id=c.patient_id,
+                   session=self.session.display(), session_key=self.session.ident,
+                   line=self.line.row if on_line else None, facts=gap_facts(code, values))
 
 
 def line_ref(line: SigninLine) -> str:
@@ -266,10 +271,14 @@ class SessionFacts:
     ambiguous: dict[Evidence, tuple[str, ...]] = field(default_factory=dict)
 
     def gap(self, code: G, evidence: Evidence | None, key: str = "", patient_id: str | None = None,
-            **values: object) -> Gap:
+            line: SigninLine | None = None, **values: object) -> Gap:
         label = self.session.display()
-        return Gap(code=code, message=gap_message(code, session=label, **values), evidence=evidence,
-                   patient_id=patient_id, session=label, key=key)
+        values = {"session": label, **values}
+        if line is not None:
+            values["line"] = line_ref(line)
+        return Gap(code=code, message=gap_message(code, **values), evidence=evidence,
+                   patient_id=patient_id, session=label, key=key, session_key=self.session.ident,
+                   line=line.row if line is not None else None, facts=gap_facts(code, values))
 
 
 SessionRule = Callable[[SessionFacts], Iterator[Gap]]
@@ -292,7 +301,7 @@ def unmatched_names(s: SessionFacts) -> Iterator[Gap]:
             detail = ("matches more than one patient" if line.evidence in s.ambiguous
                       else "matches no scheduled or EHR patient")
             yield s.gap(G.UNMATCHED_SIGNIN_NAME, line.evidence, key=line.evidence.describe(),
-                        line=line_ref(line), detail=detail)
+                        line=line, detail=detail)
 
 
 @session_rule
@@ -313,4 +322,4 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
             evidence, what = line.evidence, f"line {line_ref(line)} of the sheet signed"
         else:
             evidence, what = present[pid][0].evidence, "marked present in the EHR"
-        yield s.gap(G.UNBILLED_ATTENDANCE, evidence, patient_id=pid, how=what)
+        yield s.gap(G.UNBILLED_ATTENDANCE, evidence, patient_id=pid, line=line, how=what)

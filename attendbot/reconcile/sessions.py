@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from attendbot.model import Attendance, Charge, SigninSheet
-from attendbot.readers.parse import words
+from attendbot.names import words
 
 _FILLER = {"group", "groups", "session", "grp", "the", "and", "of"}
 _FUZZY = 90  # two normalized names this alike (0-100) are one group with a typo
@@ -35,7 +35,8 @@ def _minutes(t: dt.time | None) -> int | None:
 @dataclass
 class Session:
     label: str
-    key: str
+    key: str  # the normalised group name: two sessions of one group share it
+    ident: str = ""  # unique within the day: the group name and start time
     start: dt.time | None = None
     end: dt.time | None = None
     charges: list[Charge] = field(default_factory=list)
@@ -71,7 +72,11 @@ class SessionIndex:
         self._by_key: dict[str, list[Session]] = defaultdict(list)
 
     def _new(self, label: str, start: dt.time | None, end: dt.time | None) -> Session:
-        session = Session(label=label, key=group_key(label), start=start, end=end)
+        key = group_key(label)
+        ident = f"{key}@{start:%H:%M}" if start is not None else key
+        if any(s.ident == ident for s in self._by_key.get(key, ())):
+            ident = f"{ident}#{len(self._by_key[key]) + 1}"
+        session = Session(label=label, key=key, ident=ident, start=start, end=end)
         self.sessions.append(session)
         self._by_key[session.key].append(session)
         return session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from attendbot.config import CodeRule
+from attendbot.reconcile.policy import CodeRule
 
 
 def _m(t: dt.time) -> int:

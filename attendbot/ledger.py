@@ -229,6 +229,28 @@ def _refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
                              "it was left untouched — upgrade attendbot to use it")
 
 
+#: A file none of whose service days is on or after the cut-off, first seen by a run for an earlier day.
+_OLD_FILE = ("NOT EXISTS (SELECT 1 FROM json_each(COALESCE(f.days, '[]')) WHERE value >= :cut) "
+             "AND COALESCE((SELECT r.day FROM runs r WHERE r.id = f.run_id), '') < :cut")
+
+#: (table, rows to delete), children before the rows they hang from: counting them all before
+#: deleting anything gives the same numbers as deleting them in this order.
+_PURGE_PLAN: tuple[tuple[str, str], ...] = (
+    ("signin_lines", "sheet_id IN (SELECT id FROM signin_sheets WHERE service_date < :cut)"),
+    ("signin_sheets", "service_date < :cut"),
+    ("charges", "service_date < :cut"),
+    ("attendance", "service_date < :cut"),
+    ("dispositions", "day < :cut"),
+    ("gap_events", "gap_id IN (SELECT id FROM gaps WHERE day < :cut)"),
+    ("gaps", "day < :cut"),
+    ("no_shows", "day < :cut"),
+    ("slack_messages", "day < :cut"),
+    ("problems", f"file_sha IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
+    ("files", f"sha256 IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
+    ("runs", "day < :cut"),
+)
+
+
 class Ledger:
     """The ledger file. Opening it applies pending migrations; a damaged file is never overwritten.
 
@@ -278,6 +300,24 @@ class Ledger:
         self.db.close()
 
     # --- runs -----------------------------------------------------------------
+
+    @staticmethod
+    def runs_started(path: Path, day: dt.date) -> list[dt.datetime]:
+        """When each successful run of ``day`` started, read without opening the ledger for
+        writing (the worker asks this while another run may hold the file). No ledger: none.
+
+        Raises:
+            AttendbotError: the file cannot be read as a ledger.
+        """
+        if not path.exists():
+            return []
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                rows = db.execute("SELECT started_at FROM runs WHERE day = ? AND status = 'ok'",
+                                  [day.isoformat()]).fetchall()
+        except sqlite3.Error as exc:
+            raise AttendbotError(f"could not read the ledger {path} ({exc})") from exc
+        return [dt.datetime.fromisoformat(s) for (s,) in rows if s]
 
     def start_run(self, day: dt.date, dry_run: bool) -> int:
         with self.db.atomic():
@@ -471,3 +511,39 @@ class Ledger:
             where += " AND status = ?"
             args.append(status)
         return list(self.db["gaps"].rows_where(where, args, order_by="rowid"))
+
+    # --- retention ------------------------------------------------------------
+
+    def purge_before(self, before: dt.date, inbox: Path, *, dry_run: bool) -> tuple[dict[str, int], int]:
+        """Delete (or, ``dry_run``, count) every row of service days strictly before ``before``.
+
+        Returns the rows per table, and how many of the purged files are still in ``inbox``.
+        Deleted rows are overwritten with zeros (``secure_delete``) and the file compacted.
+        """
+        try:
+            return self._purge_before(before, inbox, dry_run=dry_run)
+        except sqlite3.DatabaseError as exc:
+            raise AttendbotError(f"the ledger {self.path} could not be purged: {exc}") from exc
+
+    def _purge_before(self, before: dt.date, inbox: Path, *, dry_run: bool) -> tuple[dict[str, int], int]:
+        db, cut = self.db, {"cut": before.isoformat()}
+        tables = set(db.table_names())
+        still = 0
+        if "files" in tables:
+            names = db.execute(f"SELECT f.name FROM files f WHERE f.status = 'read' AND {_OLD_FILE}", cut)
+            still = sum(1 for (name,) in names.fetchall() if name and (inbox / name).is_file())
+        plan = [(table, where) for table, where in _PURGE_PLAN if table in tables]  # an older ledger as it is
+        if dry_run:
+            return {t: db.execute(f"SELECT COUNT(*) FROM [{t}] WHERE {where}", cut).fetchone()[0]
+                    for t, where in plan}, still
+        db.execute("PRAGMA secure_delete = ON")
+        with db.atomic():
+            rows = {t: db.execute(f"DELETE FROM [{t}] WHERE {where}", cut).rowcount for t, where in plan}
+        if sum(rows.values()):
+            try:
+                db.vacuum()
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as exc:
+                raise AttendbotError(f"the ledger {self.path} could not be compacted after the purge ({exc}); the "
+                                     "rows were deleted: run the purge again") from exc
+        return rows, still

@@ -1,4 +1,9 @@
-"""Matching a printed name on a sign-in sheet to one of a session's patients.
+"""Names as people write them: normalising words, and matching a written person's name.
+
+A bottom-floor module: readers (status words, group names) and rules (sheet lines
+to patients) both use it, and it imports nothing of attendbot's.
+
+Matching a printed name on a sign-in sheet to one of a session's patients:
 
 Case, accents (``Núñez`` / ``NUNEZ``), punctuation, ``Last, First`` order, middle
 names or initials and small typos must not stop a match; two candidates that
@@ -14,6 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+
+
+def words(value: object) -> str:
+    """Lower-case ASCII words separated by single spaces: ``'No-Show!'`` -> ``'no show'``."""
+    s = unicodedata.normalize("NFKD", str(value or ""))
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", s))
+
 
 THRESHOLD = 85.0  # below this a name matches nobody
 PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are shortlisted first

@@ -1,0 +1,141 @@
+"""Every test's synthetic inputs, in one place: records, payer books, export rows, sheets.
+
+Synthetic names only. Tests import from here (and fixtures from conftest), never from
+another test module.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+from attendbot.config import PayerBook, PayersFile
+from attendbot.demo import PAYERS_TOML
+from attendbot.model import Attendance, Charge, Evidence, Modality, NoteStatus, SigninLine, SigninSheet, Status
+from attendbot.npi import npi_check_digit
+from attendbot.samples.drafts import LineDraft, SheetDraft
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-pdfs"
+
+DAY = dt.date(2026, 11, 24)
+MORNING = "Morning Process Group"
+NPI = "123456789" + npi_check_digit("123456789")
+BAD_NPI = NPI[:-1] + str((int(NPI[-1]) + 1) % 10)
+SHEET_FILE = "inbox/2026-11-24/signin.pdf"
+EHR_FILE = "inbox/2026-11-24/ehr.csv"
+CHARGES_FILE = "inbox/2026-11-24/charges.csv"
+
+# Payer names as an export writes them -> the payers.toml section they resolve to.
+MEDICAID = "TX Medicaid"        # [payers.medicaid]: GT, max group 10, H2019 max 12 units
+BLUE = "Blue Cross PPO"         # [payers.bluecross]: defaults only
+SELF_PAY = "Self Pay"           # [payers.selfpay]: no-show fee $50
+UNKNOWN = "Acme Health Plan"    # matches no section
+
+# Eleven synthetic people whose names are far apart from each other.
+PEOPLE = [
+    ("M-101", "Stone, Avery"), ("M-102", "Rivers, Blake"), ("M-103", "Moore, Casey"),
+    ("M-104", "Fields, Drew"), ("M-105", "Banks, Emery"), ("M-106", "Hart, Finley"),
+    ("M-107", "Lowell, Gray"), ("M-108", "Quinn, Harper"), ("M-109", "Vale, Indigo"),
+    ("M-110", "Marsh, Jules"), ("M-111", "Pike, Kendall"),
+]
+
+
+def t(hour: int, minute: int = 0) -> dt.time:
+    return dt.time(hour, minute)
+
+
+# --- payers.toml --------------------------------------------------------------------
+
+#: The spec's defaults: the [defaults] of the payers.toml attendbot ships (one copy of them).
+DEFAULTS: dict = tomllib.loads(PAYERS_TOML)["defaults"]
+
+PAYERS: dict = {
+    "medicaid": {
+        "kind": "medicaid", "match": ["medicaid", "healthnet"], "telehealth_modifiers": ["GT"],
+        "max_group_size": 10, "requires_auth": True, "codes": {"H2019": {"max_units_per_day": 12}},
+    },
+    "selfpay": {
+        "kind": "self_pay", "match": ["self pay", "self-pay", "private pay"],
+        "no_show": "fee", "no_show_fee": 50.0,
+    },
+    "bluecross": {"kind": "commercial", "match": ["blue cross"]},
+}
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if key == "codes":
+            for code, section in value.items():
+                out.setdefault("codes", {}).setdefault(code, {}).update(section)
+        else:
+            out[key] = value
+    return out
+
+
+def book(defaults: dict | None = None, **payer_sections: dict) -> PayerBook:
+    """The spec's example payers.toml, with ``defaults`` and named payer sections merged over it."""
+    payers = copy.deepcopy(PAYERS)
+    for name, section in payer_sections.items():
+        payers[name] = _merge(payers.get(name, {}), section)
+    return PayerBook(PayersFile.model_validate({"defaults": _merge(DEFAULTS, defaults or {}), "payers": payers}))
+
+
+BOOK = book()
+
+
+# --- records ------------------------------------------------------------------------
+
+
+def charge(cid: str = "C-1", pid: str = "M-1", name: str = "Núñez, María", payer: str = MEDICAID,
+           code: str = "H0015", units: int = 1, session: str = MORNING, start: dt.time | None = t(9),
+           end: dt.time | None = t(12), npi: str | None = NPI, modifiers: tuple[str, ...] = (),
+           pos: str | None = None, day: dt.date = DAY) -> Charge:
+    return Charge(charge_id=cid, service_date=day, patient_id=pid, patient_name=name, payer=payer, code=code,
+                  units=units, session=session, modifiers=modifiers, start=start, end=end, npi=npi, pos=pos,
+                  evidence=Evidence(CHARGES_FILE, row=2))
+
+
+def ehr(pid: str = "M-1", status: Status = Status.PRESENT, name: str | None = None, session: str = MORNING,
+        time_in: dt.time | None = t(9), time_out: dt.time | None = t(12),
+        note: NoteStatus | None = NoteStatus.SIGNED, modality: Modality | None = None,
+        day: dt.date = DAY) -> Attendance:
+    return Attendance(service_date=day, patient_id=pid, session=session, status=status, patient_name=name,
+                      time_in=time_in, time_out=time_out, note_status=note, modality=modality,
+                      facilitator="Dana Whitfield", evidence=Evidence(EHR_FILE, row=3))
+
+
+def line(row: int = 1, name: str = "María Núñez", signed: bool = True, time_in: dt.time | None = t(9),
+         time_out: dt.time | None = t(12)) -> SigninLine:
+    return SigninLine(row=row, printed_name=name, signed=signed, time_in=time_in, time_out=time_out,
+                      evidence=Evidence(SHEET_FILE, page=1, row=row))
+
+
+def sheet(*lines: SigninLine, group: str = MORNING, start: dt.time | None = t(9), end: dt.time | None = t(12),
+          facilitator_signed: bool | None = None, day: dt.date = DAY) -> SigninSheet:
+    return SigninSheet(group=group, service_date=day, start=start, end=end, facilitator="Dana Whitfield",
+                       facilitator_signed=facilitator_signed, lines=tuple(lines),
+                       evidence=Evidence(SHEET_FILE, page=1))
+
+
+# --- export rows and sheets, as files ------------------------------------------------
+
+CHARGE_HEADER = ["Charge ID", "Date of Service", "MRN", "Patient Name", "Payer", "HCPCS", "Modifiers", "Units",
+                 "Group", "Start Time", "End Time", "Rendering NPI", "POS", "Amount"]
+EHR_HEADER = ["Date", "MRN", "Patient", "Group", "Status", "Time In", "Time Out", "Note Status", "Facilitator"]
+
+
+def charge_row(cid, mrn, name, day=DAY, code="H0015", units=1, group="Morning Process Group"):
+    return [cid, day, mrn, name, "Aetna", code, "", units, group, "9:00 AM", "12:00 PM", NPI, "11", 200.0]
+
+
+def ehr_row(mrn, name, day=DAY, status="Present", group="Morning Process", note="Signed"):
+    return [day.strftime("%m/%d/%Y"), mrn, name, group, status, "9:00 AM", "12:00 PM", note, "Dana Whitfield"]
+
+
+def morning_sheet(day=DAY, *lines):
+    return SheetDraft("Morning Process Group", day, "9:00 AM", "12:00 PM", "Dana Whitfield",
+                      lines=list(lines) or [LineDraft("Ana Silva", "stroke", "9:00", "12:00"),
+                                            LineDraft("Ben Okoro", "stroke", "9:00", "12:00")])
