@@ -275,6 +275,7 @@ class DayResult:
     no_shows: list[NoShow]
     sessions: list[SessionSummary]
     unknown_payers: list[str]
+    payer_sections: Mapping[str, str | None] = field(default_factory=dict)  # payer name -> section (None: defaults)
 
 
 @dataclass(frozen=True)

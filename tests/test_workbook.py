@@ -396,20 +396,10 @@ def test_summary_gives_held_charges_per_session_and_facilitator(book):
     assert (total["Held"], total["Amount held"]) == (2, 310)
 
 
-class Book:
-    """A stand-in for config.PayerBook: the section each payer name matches."""
-
-    class Policy:
-        def __init__(self, section):
-            self.section = section
-
-    def policy(self, name):
-        return self.Policy({"Medicaid": "medicaid", "Self Pay": "selfpay"}.get(name))
-
-
 def test_summary_names_each_payer_with_the_section_it_ran_under(tmp_path):
     result, files = build_day()
-    ws = openpyxl.load_workbook(write_workbook(result, files, tmp_path / "w.xlsx", payers=Book()))["Summary"]
+    result.payer_sections = {"Medicaid": "medicaid", "Self Pay": "selfpay", "Acme Health Plan": None}
+    ws = openpyxl.load_workbook(write_workbook(result, files, tmp_path / "w.xlsx"))["Summary"]
     rows, _ = table(ws, "Payers, and the payers.toml section each ran under")
     got = {r["Payer (as written)"]: (r["Section"], r["Charges"], r["Amount"], r["Dollars at risk"], r["Note"])
            for r in rows}

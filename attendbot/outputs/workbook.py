@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import openpyxl
 from openpyxl import Workbook
@@ -156,35 +156,9 @@ class DayStatus:
         return self.LABELS[self.state]
 
 
-class PayerLookup(Protocol):
-    """What the workbook needs of :class:`attendbot.config.PayerBook`: the policy a payer name ran under."""
-
-    def policy(self, payer_name: str) -> Any:  # an object with ``section: str | None``
-        ...
-
-
 def workbook_path(audit_dir: Path, day: dt.date) -> Path:
     """The spec's name for a day's workbook: ``<audit_dir>/<YYYY-MM-DD>-attendance-audit.xlsx``."""
     return Path(audit_dir) / f"{day.isoformat()}-attendance-audit.xlsx"
-
-
-def dollars_at_risk(charge: ChargeResult) -> float:
-    """The part of a charge's amount that will not be billed as scheduled.
-
-    ``hold`` and ``void``: the whole amount. ``adjust``: the share of units the
-    minutes do not support, ``amount * (units - supported_units) / units``.
-    ``ready``, or no amount: 0.
-    """
-    amount = charge.charge.amount or 0.0
-    disposition = charge.disposition
-    if disposition in (Disposition.HOLD, Disposition.VOID):
-        return amount
-    if disposition == Disposition.ADJUST and charge.charge.units > 0:
-        if charge.supported_units is None:  # unknown units put the whole amount at risk
-            return amount
-        missing = max(0, charge.charge.units - charge.supported_units)
-        return amount * missing / charge.charge.units
-    return 0.0
 
 
 def write_workbook(
@@ -195,7 +169,6 @@ def write_workbook(
     program: str = "",
     status: DayStatus | None = None,
     carc: Mapping[str, str] = _NO_CARC,
-    payers: PayerLookup | None = None,
 ) -> Path:
     """Write the audit workbook for one reconciled day to ``path``, atomically.
 
@@ -220,10 +193,6 @@ def write_workbook(
             and the Summary's "Likely CARC if unfixed" column. A code with no
             entry shows an empty cell. The table belongs to configuration; the
             default is empty.
-        payers: the payer book the day was reconciled with (``settings.payers``),
-            to show each payer name with the ``payers.toml`` section it ran under.
-            Without it, the names in ``result.unknown_payers`` show ``defaults``
-            and the others "a payers.toml section".
 
     Returns:
         ``path``. The file SHALL be complete or absent: it is written to a temp
@@ -239,7 +208,7 @@ def write_workbook(
     lead_work, kept = _match_lead_work(result.charges, _read_lead_work(path))
     wb = Workbook()
     wb.remove(wb.active)
-    _write_summary(wb.create_sheet("Summary"), result, files, program, status, carc, payers)
+    _write_summary(wb.create_sheet("Summary"), result, files, program, status, carc)
     tables: list[tuple[str, Sequence[Column], Sequence[Any]]] = [
         ("Charges", _charge_columns(lead_work), result.charges),
         ("Gaps", _gap_columns(carc), result.gaps),
@@ -432,7 +401,7 @@ def _charge_columns(lead_work: Mapping[int, LeadWork]) -> list[Column]:
         Column("Disposition", lambda c: str(c.disposition)),
         Column("Gaps", _gap_codes, wrap=True, max_width=26),
         Column("Amount", lambda c: c.charge.amount, MONEY_FORMAT),
-        Column("At risk", lambda c: round(dollars_at_risk(c), 2), MONEY_FORMAT),
+        Column("At risk", lambda c: round(c.dollars_at_risk, 2), MONEY_FORMAT),
         Column("No-show fee", lambda c: c.no_show_fee, MONEY_FORMAT),
         Column("Source", lambda c: _evidence_text(c.charge.evidence), wrap=True, max_width=28),
         Column(BILLING_STATUS, status, width=13),
@@ -592,7 +561,7 @@ def _money(x: float) -> str:
 
 
 def _write_summary(ws: Worksheet, result: DayResult, files: Sequence[FileReport], program: str,
-                   status: DayStatus, carc: Mapping[str, str], payers: PayerLookup | None) -> None:
+                   status: DayStatus, carc: Mapping[str, str]) -> None:
     """The day on one screen: status, six headline figures, two charts, then the tables behind them."""
     charges = result.charges
     day = result.day
@@ -602,7 +571,7 @@ def _write_summary(ws: Worksheet, result: DayResult, files: Sequence[FileReport]
         return round(sum(c.charge.amount or 0.0 for c in crs), 2)
 
     def at_risk(crs: Iterable[ChargeResult]) -> float:
-        return round(sum(dollars_at_risk(c) for c in crs), 2)
+        return round(sum(c.dollars_at_risk for c in crs), 2)
 
     title = f"{program} — " if program else ""
     _put(ws, 1, 1, f"{title}attendance audit for {_WEEKDAYS[day.weekday()]} {day.isoformat()}")
@@ -697,7 +666,7 @@ def _write_summary(ws: Worksheet, result: DayResult, files: Sequence[FileReport]
     payer_rows = []
     for payer in sorted(seen, key=lambda p: (p or "").casefold()):
         crs = [c for c in charges if c.charge.payer == payer]
-        payer_rows.append((payer, _section_of(payer, payers, unknown), len(crs), total(crs), at_risk(crs),
+        payer_rows.append((payer, _section_of(payer, result, unknown), len(crs), total(crs), at_risk(crs),
                            "no section matched: [defaults] rules used" if payer in unknown else None))
     payer_block = tables.add(
         "Payers, and the payers.toml section each ran under",
@@ -734,10 +703,10 @@ def _write_summary(ws: Worksheet, result: DayResult, files: Sequence[FileReport]
     ws.freeze_panes = SUMMARY_FROZEN
 
 
-def _section_of(payer: str, payers: PayerLookup | None, unknown: set[str]) -> str:
+def _section_of(payer: str, result: DayResult, unknown: set[str]) -> str:
     """The ``payers.toml`` section a payer name ran under: ``payers.<name>``, or ``defaults``."""
-    if payers is not None:
-        section = payers.policy(payer).section
+    if payer in result.payer_sections:
+        section = result.payer_sections[payer]
         return f"payers.{section}" if section else "defaults"
     return "defaults" if payer in unknown else "a payers.toml section"
 

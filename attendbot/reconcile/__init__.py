@@ -139,10 +139,12 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 charge_gaps[id(owner.charge)].append(gap)
 
     unknown: set[str] = set()
+    sections: dict[str, str | None] = {}
     for charge in charges:
         facts = facts_of[id(charge)]
         mine = charge_gaps[id(charge)]
         policy = facts.policy
+        sections[charge.payer] = policy.section
         if policy.section is None:
             unknown.add(charge.payer)
         fee = policy.no_show_fee if policy.no_show == "fee" else None
@@ -165,4 +167,4 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
                         evidence=problem.evidence, key=problem.evidence.describe()))
     return DayResult(day=day, charges=results, gaps=gaps, no_shows=no_shows, sessions=summaries,
-                     unknown_payers=sorted(unknown))
+                     unknown_payers=sorted(unknown), payer_sections=dict(sorted(sections.items())))
