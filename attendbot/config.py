@@ -46,6 +46,7 @@ from attendbot.readers.columns import FIELDS_BY_KIND
 from attendbot.reconcile.policy import CodeRule, Policy
 
 DEFAULT_CONFIG = Path("config/attendbot.toml")
+MINUTES_A_DAY = 24 * 60
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -72,7 +73,7 @@ class ProgramSection(_Section):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     holidays: str = "US"
     closed_days: list[Annotated[dt.date, Field(strict=False)]] = Field(default_factory=list)
-    follow_up_minutes: Annotated[int, Field(ge=0)] = 30  # re-check the inbox this often until close; 0: never
+    follow_up_minutes: Annotated[int, Field(ge=0, le=MINUTES_A_DAY)] = 30  # re-check the inbox this often; 0: never
 
     _check_times = field_validator("run_at", "close_of_business")(_hhmm)
 
@@ -110,7 +111,8 @@ class PathsSection(_Section):
     inbox: str = "inbox"
     db: str = "var/attendbot.db"
     audit_dir: str = "audit"
-    settle_seconds: Annotated[float, Field(ge=0)] = 5.0  # a file changed more recently waits for the next run
+    settle_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False, strict=False)] = 5.0  # wait for a file
+    # changed more recently than this to settle (at most this long)
 
 
 class SlackSection(_Section):
@@ -118,6 +120,10 @@ class SlackSection(_Section):
     billing_channel: str = ""
     facilitator_channel: str = ""
     patient_identity: Literal["none", "initials", "full"] = "none"
+    intake_channel: str = ""  # authorization and review digests (default: billing_channel)
+    clinical_channel: str = ""  # repeat no-shows and weekly hours (default: billing_channel)
+    billing_leads: list[str] = Field(default_factory=list)  # Slack user ids who may answer any alert
+    escalate_before_close_minutes: Annotated[int, Field(ge=0, le=MINUTES_A_DAY)] = 45
     facilitators: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("api_url")
@@ -132,7 +138,7 @@ class RetentionSection(_Section):
     """How long records are kept: ``attendbot purge`` deletes service days before today minus
     ``keep_days`` (0, the default: retention is off and purge needs ``--before DATE``)."""
 
-    keep_days: Annotated[int, Field(ge=0)] = 0
+    keep_days: Annotated[int, Field(ge=0, le=36500)] = 0
 
 
 class MainFile(_Section):
@@ -158,35 +164,52 @@ class MainFile(_Section):
 # --- payers.toml ------------------------------------------------------------------
 
 
+_Minutes = Annotated[int, Field(ge=0, le=MINUTES_A_DAY)]
+_People = Annotated[int, Field(ge=0, le=1000)]
+_Money = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False, strict=False)]
+_Code = Annotated[str, Field(min_length=1, max_length=16)]
+
+
 class CodeSection(_Section):
     unit: Literal["day", "session", "time"] | None = None
-    min_minutes: Annotated[int, Field(ge=0)] | None = None
-    unit_minutes: Annotated[int, Field(gt=0)] | None = None
+    min_minutes: _Minutes | None = None
+    unit_minutes: Annotated[int, Field(gt=0, le=MINUTES_A_DAY)] | None = None
     unit_rounding: Literal["8-minute", "full"] | None = None
-    max_units_per_day: Annotated[int, Field(gt=0)] | None = None
+    max_units_per_day: Annotated[int, Field(gt=0, le=1000)] | None = None
+    max_group_size: _People | None = None  # 0: no cap
+    min_group_size: _People | None = None
+    down_code: _Code | None = None  # fewer minutes than min_minutes but enough for this code: adjust to it
+    attendance: Literal["required", "not_required"] | None = None
+    add_on_to: list[_Code] | None = None  # an add-on code needs one of these the same day
+    revenue_codes: list[_Code] | None = None  # the revenue codes a facility claim may carry with it
 
 
 class RepeatNoShow(_Section):
-    count: Annotated[int, Field(gt=0)]
-    days: Annotated[int, Field(gt=0)]
+    count: Annotated[int, Field(gt=0, le=100)]
+    days: Annotated[int, Field(gt=0, le=366)]
 
 
 class RuleSection(_Section):
     """Every payer rule; unset (None) means 'inherit from the layer below'."""
 
-    max_group_size: Annotated[int, Field(gt=0)] | None = None
-    telehealth_modifiers: list[str] | None = None
-    audio_modifiers: list[str] | None = None
-    telehealth_pos: list[str] | None = None
+    max_group_size: _People | None = None  # 0: no cap
+    min_group_size: _People | None = None
+    telehealth_modifiers: list[_Code] | None = None
+    audio_modifiers: list[_Code] | None = None
+    telehealth_pos: list[_Code] | None = None
     no_show: Literal["not_billable", "fee"] | None = None
-    no_show_fee: Annotated[float, Field(ge=0)] | None = None
-    same_day_exclusive: list[Annotated[list[str], Field(min_length=2)]] | None = None
+    no_show_fee: _Money | None = None
+    late_cancel: Literal["not_billable", "fee"] | None = None
+    late_cancel_fee: _Money | None = None
+    same_day_exclusive: list[Annotated[list[_Code], Field(min_length=2, max_length=2)]] | None = None
+    distinct_service_modifiers: list[_Code] | None = None
     require_signed_note: bool | None = None
     require_signature: bool | None = None
     requires_auth: bool | None = None
-    weekly_min_hours: Annotated[float, Field(ge=0)] | None = None
+    weekly_min_hours: Annotated[float, Field(ge=0, le=168, allow_inf_nan=False, strict=False)] | None = None
+    weekly_min_days: Annotated[int, Field(ge=0, le=7)] | None = None
     repeat_no_show: RepeatNoShow | None = None
-    review_reminder_business_days: Annotated[int, Field(ge=0)] | None = None
+    review_reminder_business_days: Annotated[int, Field(ge=0, le=60)] | None = None
     codes: dict[str, CodeSection] = Field(default_factory=dict)
 
 
@@ -195,7 +218,7 @@ PayerKind = Literal["medicaid", "medicare", "commercial", "self_pay"]
 
 class PayerSection(RuleSection):
     kind: PayerKind = "commercial"
-    match: list[str] = Field(default_factory=list)
+    match: list[Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]] = Field(default_factory=list)
 
 
 class PayersFile(_Section):
@@ -253,13 +276,17 @@ class PayerBook:
                     if key.upper() == code:
                         merged.update(sec.model_dump(exclude_none=True))
             where = f"payers.{name}.codes.{code}" if section and code in {c.upper() for c in section.codes} else f"defaults.codes.{code}"
-            if "unit" not in merged:
+            duration = {"min_minutes", "unit_minutes", "unit_rounding", "max_units_per_day"} & merged.keys()
+            if "unit" not in merged and duration:
                 raise ConfigError(self.source, f"{where}.unit", "is required (day, session or time)")
+            merged.setdefault("unit", "session")  # a code section naming only add_on_to, say
+            merged = {k: tuple(v) if isinstance(v, list) else v for k, v in merged.items()}
             if merged["unit"] == "time" and not merged.get("unit_minutes"):
                 raise ConfigError(self.source, f"{where}.unit_minutes", "is required when unit = \"time\"")
             codes[code] = CodeRule(code=code, **merged)
-        if policy.kind == "medicaid" and policy.no_show == "fee":
-            raise ConfigError(self.source, f"payers.{name}.no_show", "a no-show fee is never allowed for kind = \"medicaid\"")
+        for key in ("no_show", "late_cancel"):
+            if policy.kind == "medicaid" and getattr(policy, key) == "fee":
+                raise ConfigError(self.source, f"payers.{name}.{key}", "a fee is never allowed for kind = \"medicaid\"")
         return policy, codes
 
     @lru_cache(maxsize=None)
@@ -278,7 +305,10 @@ class PayerBook:
         """The rules for one charge: its payer's section (or the defaults) and its code's rule."""
         section = self.section_for(payer_name)
         policy, codes = self.sections[section] if section is not None else self.default
-        return replace(policy, rule=codes.get(code.upper()))
+        rule = codes.get(code.upper())
+        sizes = {} if rule is None else {k: getattr(rule, k) for k in ("max_group_size", "min_group_size")
+                                         if getattr(rule, k) is not None}
+        return replace(policy, rule=rule, **sizes)
 
 
 @dataclass(frozen=True)

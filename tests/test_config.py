@@ -49,7 +49,7 @@ def _error(program, main_extra: str = "", payers_extra: str = "", main: str | No
 @pytest.mark.parametrize("payers_extra, key, words", [
     ("[payers.x]\nmaximum_group = 3\n", "payers.x.maximum_group", "unknown key"),
     ("[payers.x]\nmax_group_size = \"ten\"\n", "payers.x.max_group_size", "integer"),
-    ("[payers.x]\nmax_group_size = 0\n", "payers.x.max_group_size", "greater than 0"),
+    ("[payers.x]\nmax_group_size = -1\n", "payers.x.max_group_size", "greater than or equal to 0"),
     ("[payers.x]\nno_show = \"maybe\"\n", "payers.x.no_show", "not_billable"),
     ("[payers.x.codes.H2019]\nunit_rounding = \"up\"\n", "payers.x.codes.H2019.unit_rounding", "8-minute"),
     ("[payers.x.codes.T1006]\nmin_minutes = 30\n", "payers.x.codes.T1006.unit", "required"),

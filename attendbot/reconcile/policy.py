@@ -21,6 +21,12 @@ class CodeRule:
     unit_minutes: int | None = None
     unit_rounding: str = "8-minute"  # 8-minute | full
     max_units_per_day: int | None = None
+    max_group_size: int | None = None  # overrides the payer's for this code; 0: no cap
+    min_group_size: int | None = None
+    down_code: str | None = None
+    attendance: str = "required"  # required | not_required (family therapy without the patient)
+    add_on_to: tuple[str, ...] = ()
+    revenue_codes: tuple[str, ...] = ()
 
     @property
     def needs_minutes(self) -> bool:
@@ -37,17 +43,22 @@ class Policy:
 
     section: str | None
     kind: str
-    max_group_size: int
+    max_group_size: int  # 0: no cap; the code's own, where its section sets one
+    min_group_size: int
     telehealth_modifiers: tuple[str, ...]
     audio_modifiers: tuple[str, ...]
     telehealth_pos: tuple[str, ...]
     no_show: str
     no_show_fee: float
+    late_cancel: str
+    late_cancel_fee: float
     same_day_exclusive: tuple[tuple[str, ...], ...]
+    distinct_service_modifiers: tuple[str, ...]
     require_signed_note: bool
     require_signature: bool
     requires_auth: bool
     weekly_min_hours: float
+    weekly_min_days: int
     repeat_no_show: tuple[int, int]
     review_reminder_business_days: int
     rule: CodeRule | None = None

@@ -189,7 +189,7 @@ def duration(f: ChargeFacts) -> Iterator[Gap]:
 @charge_rule
 def group_size(f: ChargeFacts) -> Iterator[Gap]:
     """Each payer's charges are held when the session's attendees exceed that payer's maximum."""
-    if f.attended and f.attendees > f.policy.max_group_size:
+    if f.attended and f.policy.max_group_size and f.attendees > f.policy.max_group_size:
         yield f.gap(G.GROUP_SIZE_EXCEEDED, attendees=f.attendees, maximum=f.policy.max_group_size)
 
 
