@@ -91,6 +91,13 @@ def m002_slack_outbox(db: sqlite_utils.Database) -> None:
     db["slack_messages"].create_index(["day"])
 
 
+@MIGRATIONS()
+def m003_billing_codes(db: sqlite_utils.Database) -> None:
+    """A charge line's revenue code (facility claims), and the code an adjusted charge is billed as."""
+    db["charges"].add_column("revenue_code", str)
+    db["dispositions"].add_column("supported_code", str)
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 
@@ -450,7 +457,8 @@ class Ledger:
                 "day": iso, "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id,
                 "payer": cr.charge.payer, "code": cr.charge.code, "session": cr.session_label,
                 "disposition": str(cr.disposition), "units": cr.charge.units,
-                "supported_units": cr.supported_units, "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
+                "supported_units": cr.supported_units, "supported_code": cr.supported_code,
+                "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
                 "no_show_fee": cr.no_show_fee, "amount": cr.charge.amount,
             } for cr in result.charges])
             self._replace_day("no_shows", iso, run_id,

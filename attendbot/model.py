@@ -51,7 +51,8 @@ class Status(StrEnum):
 
     PRESENT = "present"
     NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # a late cancellation
+    EXCUSED = "excused"  # an excused absence: not billable, never a fee, not a no-show
 
 
 class NoteStatus(StrEnum):
@@ -84,6 +85,7 @@ class Charge:
     auth_number: str | None = None
     amount: float | None = None
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+    revenue_code: str | None = None  # UB-04 revenue code of a facility claim line (0905, 0906…)
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ class ChargeResult:
     session_label: str
     no_show_fee: float | None = None
     session_key: str = ""
+    supported_code: str | None = None  # adjust to this code (the minutes support it, not the code charged)
 
     @property
     def disposition(self) -> Disposition:
@@ -246,7 +249,7 @@ class NoShow:
     patient_id: str
     session: str
     payer: str
-    kind: str  # "no_show" | "late_cancel"
+    kind: str  # "no_show" | "late_cancel" | "excused"
     policy: str  # "not_billable" | "fee"
     fee: float
 
@@ -277,6 +280,7 @@ class DayResult:
     sessions: list[SessionSummary]
     unknown_payers: list[str]
     payer_sections: Mapping[str, str | None] = field(default_factory=dict)  # payer name -> section (None: defaults)
+    notes: tuple[str, ...] = ()  # day-level facts the billing summary says once (a check that could not be made)
 
 
 @dataclass(frozen=True)

@@ -92,10 +92,10 @@ BOOK = book()
 def charge(cid: str = "C-1", pid: str = "M-1", name: str = "Núñez, María", payer: str = MEDICAID,
            code: str = "H0015", units: int = 1, session: str = MORNING, start: dt.time | None = t(9),
            end: dt.time | None = t(12), npi: str | None = NPI, modifiers: tuple[str, ...] = (),
-           pos: str | None = None, day: dt.date = DAY) -> Charge:
+           pos: str | None = None, day: dt.date = DAY, revenue_code: str | None = None) -> Charge:
     return Charge(charge_id=cid, service_date=day, patient_id=pid, patient_name=name, payer=payer, code=code,
                   units=units, session=session, modifiers=modifiers, start=start, end=end, npi=npi, pos=pos,
-                  evidence=Evidence(CHARGES_FILE, row=2))
+                  revenue_code=revenue_code, evidence=Evidence(CHARGES_FILE, row=2))
 
 
 def ehr(pid: str = "M-1", status: Status = Status.PRESENT, name: str | None = None, session: str = MORNING,

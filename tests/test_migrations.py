@@ -47,7 +47,8 @@ def _fill(db: sqlite_utils.Database) -> dict[str, dict]:
 def _open_and_check(path, tables: set[str]) -> Ledger:
     ledger = Ledger(path)
     assert MIGRATIONS.pending(ledger.db) == []
-    assert [m.name for m in MIGRATIONS.applied(ledger.db)] == NAMES
+    # Every migration, once; a hand-made old ledger may have had a later one applied before an earlier one.
+    assert sorted(m.name for m in MIGRATIONS.applied(ledger.db)) == NAMES
     assert tables <= set(ledger.db.table_names())
     return ledger
 
@@ -68,8 +69,8 @@ def test_a_ledger_from_before_each_migration_is_brought_up_to_date_and_keeps_its
 
     ledger = _open_and_check(path, _latest_tables(tmp_path))
     try:
-        for table, row in rows.items():
-            assert list(ledger.db[table].rows) == [row], table
+        for table, row in rows.items():  # a column a later migration added is empty on old rows
+            assert [{k: r[k] for k in row} for r in ledger.db[table].rows] == [row], table
         run_id = ledger.start_run(DAY, dry_run=True)  # and it is usable as a current ledger
         ledger.finish_run(run_id, "ok")
         assert ledger.outbox(DAY) == {}
@@ -120,7 +121,7 @@ def test_a_ledger_from_before_the_slack_outbox_keeps_its_day_and_a_rerun_changes
     finally:
         ledger.close()
     outcome = run_day(settings, DAY, dry_run=True)
-    assert len(outcome.result.charges) == 19
+    assert len(outcome.result.charges) == 22
     assert outcome.gap_events == {"opened": 0, "reopened": 0, "resolved": 0}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import re
@@ -106,12 +108,12 @@ def build_day() -> tuple[DayResult, list[FileReport]]:
     result = day_result(
         [
             (c1, [gap(G.MISSING_SIGNATURE, c1, MORNING, line=4), footer[0]]),
-            (c2, [gap(G.UNITS_EXCEED_TIME, c2, MORNING, units=8, minutes=90, supported=6), footer[1]]),
-            (c3, [gap(G.NO_SHOW, c3, MORNING, policy=no_show_policy("fee", 50.0))]),
+            (c2, [gap(G.UNITS_EXCEED_TIME, c2, MORNING, units=8, basis="90 minutes support 6", supported=6), footer[1]]),
+            (c3, [gap(G.NO_SHOW, c3, MORNING, policy=no_show_policy(50.0))]),
             (c4, [gap(G.INVALID_NPI, c4, AFTERNOON, detail="is missing")]),
             (c5, [gap(G.NOTE_UNSIGNED, c5, EVENING, note="not signed")]),
             (c6, []),
-            (c7, [gap(G.UNITS_EXCEED_TIME, c7, AFTERNOON, units=8, minutes=90, supported=6)]),
+            (c7, [gap(G.UNITS_EXCEED_TIME, c7, AFTERNOON, units=8, basis="90 minutes support 6", supported=6)]),
         ],
         other_gaps=[
             gap(G.UNMATCHED_SIGNIN_NAME, None, EVENING, line=7, detail="matches no scheduled or EHR patient"),
@@ -291,6 +293,30 @@ def test_an_unreadable_page_of_a_file_read_otherwise_is_listed_with_its_message(
     assert "• signin.pdf p.2 could not be read: no text layer — re-scan it with OCR" in text
     assert "scan.pdf p.1" not in text  # that file is already listed by name
     assert "• `UNREADABLE_FILE` 2" in text
+
+
+def test_a_missing_note_status_column_is_said_once_in_the_billing_summary():
+    from attendbot.messages import NO_NOTE_STATUS
+
+    result, files = build_day()
+    result = dataclasses.replace(result, notes=(NO_NOTE_STATUS,))
+    _, billing = by_kind(build_messages(result, files, slack(), program=PROGRAM))
+    text = body(billing)
+    assert "*Not checked today:*" in text and text.count("no note-status column") == 1
+    assert "no note-status column" in billing.text
+    _, usual = by_kind(messages())
+    assert "Not checked today" not in body(usual)
+
+
+def test_a_charge_adjusted_to_another_code_is_listed_with_the_code_to_bill():
+    c1 = charge("C-3001", "M-0204", "2:00 PM Individual Therapy", code="90837", amount=160.0)
+    mismatch = gap(G.CODE_TIME_MISMATCH, c1, "2:00 PM Individual Therapy", minutes=45, required=53,
+                   supported_code="90834")
+    result = day_result([(c1, [mismatch])])
+    result.charges[0].supported_code = "90834"
+    _, billing = by_kind(build_messages(result, [], slack(), program=PROGRAM))
+    assert "• C-3001: 90837 → 90834" in body(billing)
+    assert "1 adjust" in billing.text
 
 
 def test_a_facilitator_gap_with_no_session_reaches_the_billing_summary():

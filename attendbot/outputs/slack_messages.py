@@ -287,6 +287,10 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
         ("*Billing items by gap code:*", [(f"• `{code}` {n}", n) for code, n in sorted(billing.items())]),
         ("*Intake and clinical items:*", [(f"• `{code}` {n}", n) for code, n in sorted(other.items())]),
         ("*Unreadable files (quarantined):*", [(line, 1) for line in _unreadable(files, gaps)]),
+        ("*Bill as another code (the minutes support it, not the code charged):*",
+         [(f"• {escape(c.charge.charge_id)}: {escape(c.charge.code)} → {escape(c.supported_code)}", 1)
+          for c in result.charges if c.supported_code and c.disposition == Disposition.ADJUST]),
+        ("*Not checked today:*", [(f"• {escape(note)}", 1) for note in result.notes]),
         ("*Payers with no section in payers.toml (reconciled under the defaults):*",
          [(f"• {escape(p)}", 1) for p in result.unknown_payers]),
         ("*Facilitators with no Slack id in config:*",

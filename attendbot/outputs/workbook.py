@@ -364,6 +364,7 @@ def _charge_columns(lead_work: Mapping[int, LeadWork]) -> list[Column]:
         Column("Modifiers", lambda c: ", ".join(c.charge.modifiers)),
         Column("Units", lambda c: c.charge.units),
         Column("Supported units", lambda c: c.supported_units),
+        Column("Supported code", lambda c: c.supported_code),
         Column("Session", lambda c: c.session_label or c.charge.session, wrap=True, max_width=22),
         Column("Disposition", lambda c: str(c.disposition)),
         Column("Gaps", _gap_codes, wrap=True, max_width=26),

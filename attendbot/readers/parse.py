@@ -193,17 +193,19 @@ _STATUS = {
     "absent": Status.NO_SHOW, "no show": Status.NO_SHOW, "noshow": Status.NO_SHOW,
     "ns": Status.NO_SHOW, "dna": Status.NO_SHOW, "did not attend": Status.NO_SHOW, "a": Status.NO_SHOW,
     "late cancel": Status.CANCELLED, "late cancellation": Status.CANCELLED, "cancelled": Status.CANCELLED,
-    "canceled": Status.CANCELLED, "excused": Status.CANCELLED, "lc": Status.CANCELLED,
+    "canceled": Status.CANCELLED, "lc": Status.CANCELLED,
     "cancelled late": Status.CANCELLED, "canceled late": Status.CANCELLED,
+    "excused": Status.EXCUSED, "excused absence": Status.EXCUSED, "absent excused": Status.EXCUSED,
+    "ea": Status.EXCUSED,
 }
 
 
 def parse_status(value: object) -> Status:
-    """An attendance status word -> present, no-show or cancellation.
+    """An attendance status word -> present, no-show, late cancellation or excused absence.
 
-    The spec files every cancellation word (``Late Cancel``, ``Cancelled``, ``Excused``)
-    under cancellation; a charged patient who cancelled is logged as ``LATE_CANCEL``
-    because the charge for the day still stood when they cancelled.
+    ``Late Cancel``, ``Cancelled`` and ``Canceled`` are late cancellations (the charge for
+    the day still stood when the patient cancelled); ``Excused`` and ``Excused Absence``
+    are excused absences: not billable, never a fee, and not a no-show.
     """
     w = words(value)
     if w not in _STATUS:
