@@ -103,13 +103,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from attendbot.outputs.report import console_text, json_document
+    from attendbot.outputs.report import console_text, json_document, status_line
     from attendbot.run import run_day
 
     settings = config.load(args.config, inbox=args.inbox, db=args.db, audit_dir=args.audit_dir)
     day = args.date or dt.datetime.now(settings.program.tz).date()
     outcome = run_day(settings, day, dry_run=args.dry_run)
     print(console_text(outcome), file=sys.stderr if args.json else sys.stdout)
+    if outcome.status.state != "complete" and not args.json:
+        print(status_line(outcome), file=sys.stderr)
     if args.json:
         json.dump(json_document(outcome), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

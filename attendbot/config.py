@@ -412,7 +412,7 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
     main_raw = _read_toml(path)
     _refuse_secrets(main_raw, _shown(path, base))
     payers_path = path.parent / "payers.toml"
-    payers_raw = _read_toml(payers_path) if payers_path.exists() else {}
+    payers_raw = _read_toml(payers_path)  # missing: exit 2, never rules silently absent
     _refuse_secrets(payers_raw, _shown(payers_path, base))
     main = _validate(MainFile, main_raw, _shown(path, base))
     book = PayerBook(_validate(PayersFile, payers_raw, _shown(payers_path, base)), _shown(payers_path, base))

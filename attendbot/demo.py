@@ -148,9 +148,9 @@ def _sheets() -> tuple[list[SheetDraft], list[SheetDraft]]:
 
 def write_program(folder: Path) -> Path:
     """Write the sample program's config and inbox into ``folder``; return the config path."""
-    (folder / "config").mkdir(parents=True)
+    (folder / "config").mkdir(parents=True, exist_ok=True)
     inbox = folder / "inbox"
-    inbox.mkdir()
+    inbox.mkdir(exist_ok=True)
     (folder / MARKER).write_text("a sample program written by `attendbot demo`; safe to delete\n")
     (folder / "config" / "attendbot.toml").write_text(ATTENDBOT_TOML, encoding="utf-8")
     (folder / "config" / "payers.toml").write_text(PAYERS_TOML, encoding="utf-8")
@@ -176,7 +176,7 @@ def write_program(folder: Path) -> Path:
         ehr_rows, title=["Group Attendance Export", "Run 11/24/2026 3:12 PM"], encoding="cp1252")
     pdf_sheets, other = _sheets()
     day_folder = inbox / DAY.isoformat()
-    day_folder.mkdir()
+    day_folder.mkdir(exist_ok=True)
     write_signin_pdf(day_folder / "signin_morning_family.pdf", pdf_sheets)
     write_signin_xlsx(day_folder / "skills_signin.xlsx", [other[0]], program="Riverbend Recovery IOP")
     write_signin_pdf(day_folder / "Scan_0042.pdf", [other[1]])
@@ -185,18 +185,39 @@ def write_program(folder: Path) -> Path:
     return folder / "config" / "attendbot.toml"
 
 
+#: What a demo run writes beside its inputs; an earlier demo's copies are replaced, nothing else.
+_DEMO_OUTPUTS = ("var", "audit", "quarantine")
+
+
+def _remove_earlier_demo(folder: Path) -> None:
+    """Delete only what an earlier demo wrote (its inbox files, config and outputs), never a
+    file the user added, and never the folder itself (it may be the working folder)."""
+    marker = folder / MARKER
+    if not marker.exists():
+        return
+    for name in marker.read_text(encoding="utf-8").splitlines():
+        path = folder / name
+        if name and path.is_file() and not path.is_symlink() and folder in path.resolve().parents:
+            path.unlink()
+    for name in _DEMO_OUTPUTS:
+        if (folder / name).is_dir() and not (folder / name).is_symlink():
+            shutil.rmtree(folder / name)
+
+
 def run_demo(folder: Path, out: TextIO) -> int:
     """Build the sample program in ``folder`` (replacing an earlier demo there) and reconcile its day."""
     from attendbot.outputs.report import console_text
     from attendbot.run import run_day
 
     folder = folder.resolve()
-    if folder.exists():
-        if not (folder / MARKER).exists() and any(folder.iterdir()):
-            print(f"attendbot: {folder} exists and is not an earlier demo; choose another --dir", file=out)
-            return 2
-        shutil.rmtree(folder)
+    if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
+        print(f"attendbot: {folder} exists and is not an earlier demo; choose another --dir", file=out)
+        return 2
+    _remove_earlier_demo(folder)
+    before = {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
     config_path = write_program(folder)
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p not in before)
+    (folder / MARKER).write_text("\n".join(written) + "\n", encoding="utf-8")
     settings = config.load(config_path, base=folder)
     print(f"attendbot demo: sample program written to {folder}/ (config/, inbox/)\n", file=out)
     outcome = run_day(settings, DAY, dry_run=True)

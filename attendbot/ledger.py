@@ -377,6 +377,18 @@ class Ledger:
             [day]).fetchone()
         return row[0] if row else None
 
+    def replaced_charge_lines(self, day: dt.date) -> tuple[str, str, int, int] | None:
+        """When the day's newest charge export replaced an earlier one: ``(newest file, earlier
+        file, the earlier file's lines for the day, the newest file's)``; None otherwise."""
+        rows = self.db.execute(
+            "SELECT f.path, COUNT(*) FROM charges c JOIN files f ON f.sha256 = c.file_sha "
+            "WHERE c.service_date = ? GROUP BY f.sha256 ORDER BY MAX(f.seq) DESC LIMIT 2",
+            [day.isoformat()]).fetchall()
+        if len(rows) < 2:
+            return None
+        (newest, now), (earlier, before) = rows
+        return newest, earlier, before, now
+
     def day_records(self, day: dt.date) -> tuple[list[Charge], list[Attendance], list[SigninSheet], set[str]]:
         """The records the day reconciles from, and the SHA-256 of every file they came from."""
         iso = day.isoformat()

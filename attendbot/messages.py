@@ -43,6 +43,10 @@ TEMPLATES: dict[G, str] = {
     G.UNBILLED_ATTENDANCE: "A patient attended {session} ({how}) with no charge — add the charge or note why.",
     G.UNMATCHED_SIGNIN_NAME: "Line {line} of the {session} sheet {detail} — check the printed name.",
     G.UNREADABLE_FILE: "{file} could not be read: {reason} — {action}",
+    G.NO_CHARGE_EXPORT: "No charge export covers {day}: nothing could be checked — drop the day's charge export "
+                        "into the inbox and run again.",
+    G.NO_EHR_EXPORT: "No EHR attendance export covers {day}: charges were judged on the sign-in sheets alone — drop "
+                     "the day's EHR export into the inbox and run again.",
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
 from attendbot.codes import Disposition, GapCode, disposition_of
 
@@ -281,6 +282,43 @@ class DayResult:
 
 
 @dataclass(frozen=True)
+class DayStatus:
+    """How far the run's "clean" can be trusted: what it saw, and what it could not see.
+
+    ``state`` is one of:
+
+    * ``complete``: every input the day needs was seen;
+    * ``incomplete``: the day was reconciled, but something is missing or was left
+      for the next run (a file still changing, no EHR export covering the day);
+    * ``not_business_day``: a weekend, holiday or closed day reconciled on request;
+    * ``nothing_checked``: no charge export covers the day, so no charge was judged.
+
+    ``note`` says why, in sentences people read (``"Thanksgiving Day"``). ``business_day``
+    and ``calendar_note`` are the JSON's ``calendar``.
+    """
+
+    state: str = "complete"
+    note: str = ""
+    business_day: bool = True
+    calendar_note: str = ""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "complete": "Complete",
+        "incomplete": "Incomplete",
+        "not_business_day": "Not a business day",
+        "nothing_checked": "Nothing checked",
+    }
+
+    def __post_init__(self) -> None:
+        if self.state not in self.LABELS:
+            raise ValueError(f"day status {self.state!r} is not one of {', '.join(self.LABELS)}")
+
+    @property
+    def label(self) -> str:
+        return self.LABELS[self.state]
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
 
@@ -291,6 +329,7 @@ class OutgoingMessage:
         blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
         kind: ``"session"`` or ``"billing"``.
         session: the session label for a session alert; None for the billing summary.
+        items: for a session alert, how many things to fix it lists (its bullets).
     """
 
     key: str
@@ -299,6 +338,7 @@ class OutgoingMessage:
     blocks: list[dict]
     kind: str
     session: str | None
+    items: int = 0  # the things to fix a session alert lists, one bullet each
 
     def as_dict(self) -> dict:
         return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
@@ -332,3 +372,4 @@ class DayOutcome:
     workbook: Path
     gap_events: Mapping[str, int]
     slack: SlackOutcome
+    status: DayStatus = DayStatus()

@@ -35,13 +35,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import TextIO
 
 import schedule
 
 from attendbot.ingest import inbox
-from attendbot.config import WEEKDAYS, Settings
+from attendbot.calendar import CLOSED_DAY, why_closed
+from attendbot.config import Settings
 from attendbot.errors import AttendbotError
 from attendbot.ledger import Ledger
 from attendbot.model import DayOutcome
@@ -61,28 +61,16 @@ Snapshot = frozenset[tuple[str, int, int]]  # (path, size, mtime_ns) of each set
 # --- business days: small pure functions ---------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(country: str, year: int):
-    import holidays
-
-    return holidays.country_holidays(country, years=year)
-
-
 def closed_reason(settings: Settings, day: dt.date) -> str | None:
-    """Why the program does not work on ``day`` (``"Thanksgiving Day"``), or None on a business day.
-
-    Closed are: weekdays missing from ``[program] business_days``, the days in
-    ``closed_days``, and the public holidays of the ``holidays`` country code
-    (``""``: none).
-    """
+    """Why the program does not work on ``day``, for the worker's log; None on a business day
+    (:func:`attendbot.calendar.why_closed` decides)."""
     program = settings.program
-    if WEEKDAYS[day.weekday()] not in program.business_days:
-        return f"a {day:%A}, not one of [program] business_days"
-    if day in program.closed_days:
+    why = why_closed(day, program.business_days, program.closed_days, program.holidays)
+    if why == f"{day:%A}":
+        return f"a {why}, not one of [program] business_days"
+    if why == CLOSED_DAY:
         return "a closed day in [program] closed_days"
-    if program.holidays:
-        return _public_holidays(program.holidays, day.year).get(day)
-    return None
+    return why
 
 
 def is_business_day(settings: Settings, day: dt.date) -> bool:

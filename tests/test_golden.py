@@ -90,7 +90,7 @@ def test_the_json_document_matches_the_golden_file(demo):
 def test_json_document_has_the_spec_shape(demo):
     _, _, run = demo
     doc = json_document(run())
-    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack"}
+    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack", "calendar", "status"}
     assert doc["date"] == "2026-11-24"
     assert set(doc["charges"][0]) == {"charge_id", "patient_id", "code", "payer", "session", "disposition",
                                       "units", "supported_units", "gaps"}

@@ -233,7 +233,9 @@ def test_a_session_level_gap_on_several_charges_becomes_one_line_listing_the_cha
 def test_the_alert_counts_charges_on_hold_and_only_counts_the_billing_items():
     sessions, _ = by_kind(messages())
     morning = body(sessions[MORNING])
-    assert "3 items to fix · 2 of 3 charges on hold until fixed" in morning
+    bullets = [ln for ln in morning.splitlines() if ln.startswith("• ")]
+    assert len(bullets) == 2  # issue 10: the count is the bullets listed (three gaps, two problems)
+    assert "2 items to fix · 2 of 3 charges on hold until fixed" in morning
     assert "+ 2 billing items for this session in the audit workbook" in morning
     assert "units of H2019 charged" not in morning  # UNITS_EXCEED_TIME is billing's, not listed
     assert "did not attend" not in morning  # nor is the no-show
@@ -266,7 +268,7 @@ def test_the_billing_summary_counts_billing_owned_gaps_by_code():
                     ("UNREADABLE_FILE", 1)]:
         assert f"• `{code}` {n}" in text
     assert "MISSING_SIGNATURE" not in text  # facilitator-owned: in the alerts
-    assert "Facilitator alerts: 2 sessions, 5 items." in text
+    assert "Facilitator alerts: 2 sessions, 4 items." in text  # the bullets listed (issue 10)
     assert "Facilitator items with no session" not in text  # the unreadable page is billing's
     assert "7 charges: 1 ready · 1 adjust · 4 hold · 1 void" in billing.text
     assert "INVALID_NPI 1; NO_SHOW 1" in billing.text
@@ -329,7 +331,7 @@ def test_a_day_without_gaps_still_gets_a_billing_summary_saying_all_charges_are_
 def test_a_day_without_charges_says_so():
     msgs = build_messages(DayResult(DAY, [], [], [], [], []), [], slack(), program=PROGRAM)
     assert [m.kind for m in msgs] == ["billing"]
-    assert "No charges scheduled for this day." in body(msgs[0])
+    assert "Nothing was checked: no charge export covers this day." in body(msgs[0])  # issue 10: no all-clear
 
 
 # --- patient identity -------------------------------------------------------------------
@@ -450,7 +452,7 @@ def test_a_session_level_gap_on_very_many_charges_is_one_line_that_counts_the_re
     lines = [ln for t in section_texts(alert) for ln in t.splitlines() if ln.startswith("• ")]
     assert len(lines) == 1
     assert lines[0].startswith("• Charges C-4000, C-4001,") and "C-4014 and 65 more:" in lines[0]
-    assert "80 items to fix · 80 of 80 charges on hold" in body(alert)
+    assert "1 item to fix · 80 of 80 charges on hold" in body(alert)  # one bullet (issue 10)
 
 
 def test_long_lists_in_the_billing_summary_are_cut_and_counted():
@@ -494,3 +496,22 @@ def test_a_mention_is_the_only_angle_bracket_markup_in_an_alert():
     sessions, _ = by_kind(messages())
     raw = json.dumps(sessions[MORNING].blocks)
     assert re.findall(r"<[^>]*>", raw) == ["<@U01DANA>"]
+
+
+def test_every_count_in_the_messages_counts_exactly_what_they_list():
+    """Issue 10: "N items to fix" is the bullets shown; the billing summary's facilitator
+    alerts total is the sum of the alerts' bullets; the plain text holds every line the blocks do."""
+    msgs = messages()
+    sessions, billing = by_kind(msgs)
+    total = 0
+    for message in sessions.values():
+        text = body(message)
+        bullets = [ln for ln in text.splitlines() if ln.startswith("• ")]
+        assert f"{len(bullets)} item{'s' if len(bullets) != 1 else ''} to fix" in text
+        assert message.items == len(bullets)
+        total += len(bullets)
+        for ln in text.splitlines()[1:]:
+            assert ln.replace("*", "") in message.text.replace("*", "") or ln.startswith("Facilitator:") \
+                or ln.startswith(("Attendance gaps", "9:00", "1:00", "6:00")) or "items to fix" in ln, ln
+    summary = body(billing)
+    assert f"Facilitator alerts: {len(sessions)} sessions, {total} items." in summary

@@ -22,7 +22,8 @@ from attendbot.model import (
     NoShow,
     SessionSummary,
 )
-from attendbot.outputs.workbook import DayStatus, workbook_path, write_workbook
+from attendbot.model import DayStatus
+from attendbot.outputs.workbook import workbook_path, write_workbook
 
 DAY = dt.date(2026, 11, 24)
 MORNING = "Morning Process Group"

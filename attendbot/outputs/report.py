@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from attendbot.codes import Disposition
@@ -27,6 +28,8 @@ def json_document(outcome: DayOutcome) -> dict:
                       "policy": ns.policy, "fee": ns.fee} for ns in result.no_shows],
         "files": [f.as_dict() for f in outcome.files],
         "slack": {"mode": outcome.slack.mode, "messages": len(outcome.slack.messages)},
+        "calendar": {"business_day": outcome.status.business_day, "note": outcome.status.calendar_note},
+        "status": {"state": outcome.status.state, "note": outcome.status.note},
     }
 
 
@@ -62,11 +65,18 @@ def console_text(outcome: DayOutcome) -> str:
     """What a run prints for a person: why it was dry, the dry-run messages exactly as Slack
     would receive their text, then the summary."""
     parts = []
+    if outcome.status.state != "complete":
+        parts.append(status_line(outcome))
     if outcome.slack.reason:
         parts.append(f"attendbot: {outcome.slack.reason}")
     if outcome.slack.mode != "live":
         for message in outcome.slack.messages:
             parts.append(f"--- Slack (dry run) to {message.channel or '(no channel configured)'} ---\n"
-                         f"{message.text}\n")
+                         f"{message.text}\n--- blocks ---\n{json.dumps(message.blocks, ensure_ascii=False)}\n")
     parts.append(human_summary(outcome))
     return "\n".join(parts)
+
+
+def status_line(outcome: DayOutcome) -> str:
+    """One line saying what the run could not see: printed to stderr whatever else is printed."""
+    return f"attendbot: {outcome.day}: {outcome.status.label.lower()}: {outcome.status.note}"

@@ -56,8 +56,8 @@ from slack_sdk.models.blocks import (
 from attendbot import messages as say
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.config import SlackSection
-from attendbot.model import (Charge, ChargeResult, DayResult, Evidence, FileReport, Gap, OutgoingMessage,
-                             SessionSummary)
+from attendbot.model import (Charge, ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap,
+                             OutgoingMessage, SessionSummary)
 from attendbot.names import match_name
 
 #: Slack: at most 50 blocks in one message.
@@ -84,7 +84,7 @@ _ELLIPSIS = "…"
 def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
                    program: str, sent_before_close: bool | None = None,
                    resolved: Mapping[str, Sequence[str]] | None = None, not_ended: Collection[str] = (),
-                   notes: Sequence[str] = ()) -> list[OutgoingMessage]:
+                   notes: Sequence[str] = (), status: DayStatus | None = None) -> list[OutgoingMessage]:
     """Build the day's Slack messages.
 
     Args:
@@ -97,6 +97,8 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             shown struck through, so the alert edited in place tells what is done.
         not_ended: labels of sessions that have not ended yet: not alerted on until a later run.
         notes: delivery problems an administrator must fix, added to the billing summary.
+        status: what the run saw and could not see; anything but ``complete`` is said at the
+            top of the billing summary, so a day is never reported clean when it was not checked.
 
     Returns:
         One session alert per session with facilitator-owned gaps (in the order of
@@ -137,10 +139,12 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
         messages.append(_session_message(result, summary, uid, charges, session_gaps, who,
                                          slack.facilitator_channel, resolved.get(label, ())))
     sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
+    alerts = [m for m in messages if m.kind == "session" and m.items]
     disagree = [(s.label, s.facilitator_note) for s in result.sessions if s.facilitator_note]
     messages.append(_billing_message(result, gaps, files, program, unmapped, sessionless,
-                                     sum(m.kind == "session" for m in messages), sent_before_close,
-                                     slack.billing_channel, len(not_ended), notes, disagree))
+                                     (len(alerts), sum(m.items for m in alerts)), sent_before_close,
+                                     slack.billing_channel, len(not_ended), notes, status or DayStatus(),
+                                     disagree))
     return messages
 
 
@@ -192,7 +196,7 @@ def _session_message(result: DayResult, summary: SessionSummary, uid: str | None
     mine = [g for g in gaps if g.owner == Owner.FACILITATOR]
     lines = _gap_lines(mine, who, summary)
     on_hold = sum(1 for c in charges if c.disposition == Disposition.HOLD)
-    n_items = sum(weight for _, weight in lines)
+    n_items = len(lines)  # the count a facilitator reads is the bullets they see: one a problem
 
     if uid is not None:
         addressed = f"<@{uid}>"
@@ -206,10 +210,11 @@ def _session_message(result: DayResult, summary: SessionSummary, uid: str | None
 
     others = Counter(str(g.owner) for g in gaps if g.owner != Owner.FACILITATOR)
     tail: list[Block] = _struck(resolved)
+    elsewhere = ""
     if others:
         parts = [_count(n, f"{owner} item") for owner, n in sorted(others.items())]
-        tail.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"+ {_join(parts)} for this session in the audit workbook")]))
+        elsewhere = f"+ {_join(parts)} for this session in the audit workbook"
+        tail.append(ContextBlock(elements=[MarkdownTextObject(text=elsewhere)]))
 
     head: list[Block] = [
         HeaderBlock(text=_clip(f"Attendance gaps to fix — {day}", MAX_HEADER_CHARS)),
@@ -222,10 +227,10 @@ def _session_message(result: DayResult, summary: SessionSummary, uid: str | None
 
     fallback = (f"Attendance gaps for {escape(label)} on {day} — {addressed}: "
                 f"{_count(n_items, 'item')} to fix, {on_hold} of {_count(len(charges), 'charge')} on hold.\n"
-                + "\n".join(line for line, _ in lines))
+                + "\n".join(line for line, _ in lines) + (f"\n{elsewhere}" if elsewhere else ""))
     return OutgoingMessage(key=f"{day}:session:{label}", channel=channel, text=_clip(fallback, MAX_FALLBACK_CHARS,
                                                                                      _TRUNCATED),
-                           blocks=blocks, kind="session", session=label)
+                           blocks=blocks, kind="session", session=label, items=n_items)
 
 
 #: Gaps about one patient's line on the sheet: on one charge they are one problem, one bullet.
@@ -333,9 +338,9 @@ def _place(ev: Evidence, line: bool) -> str:
 
 
 def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileReport], program: str,
-                     unmapped: list[tuple[str | None, str, str]], sessionless: list[Gap], alerts: int,
-                     sent_before_close: bool | None, channel: str, not_ended: int = 0,
-                     delivery: Sequence[str] = (), disagree: Sequence[tuple[str, str]] = ()) -> OutgoingMessage:
+                     unmapped: list[tuple[str | None, str, str]], sessionless: list[Gap], alerts: tuple[int, int],
+                     sent_before_close: bool | None, channel: str, not_ended: int, delivery: Sequence[str],
+                     status: DayStatus, disagree: Sequence[tuple[str, str]] = ()) -> OutgoingMessage:
     day = result.day.isoformat()
     total = len(result.charges)
     by_disposition = Counter(c.disposition for c in result.charges)
@@ -344,8 +349,8 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
         at_risk[c.disposition] += c.dollars_at_risk
     fees = sum(c.no_show_fee or 0.0 for c in result.charges if c.disposition == Disposition.VOID)
 
-    if total == 0:
-        counts = "No charges scheduled for this day."
+    if total == 0:  # never "no charges": without a charge export covering the day, nothing was checked
+        counts = "Nothing was checked: no charge export covers this day."
     elif by_disposition[Disposition.READY] == total:
         counts = f"All {_count(total, 'charge')} ready."
     else:
@@ -358,6 +363,10 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
                                                         MAX_SECTION_CHARS))),
     ]
     fallback = [f"Billing summary for {escape(program)}, {day}: {_strip_bold(counts)}"]
+    if status.state != "complete":
+        said = f":warning: *{status.label}:* {escape(status.note)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(said, MAX_SECTION_CHARS))))
+        fallback.append(_strip_bold(said))
 
     if total and by_disposition[Disposition.READY] < total:
         money = (f"*At risk:* {_dollars(at_risk[Disposition.HOLD])} on hold · "
@@ -369,7 +378,6 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
 
     billing = Counter(str(g.code) for g in gaps if g.owner == Owner.BILLING)
     other = Counter(str(g.code) for g in gaps if g.owner in (Owner.INTAKE, Owner.CLINICAL))
-    facilitator_items = sum(1 for g in gaps if g.owner == Owner.FACILITATOR and g.session is not None)
     parts: list[tuple[str, list[tuple[str, int]]]] = [
         ("*Billing items by gap code:*", [(f"• `{code}` {n}", n) for code, n in sorted(billing.items())]),
         ("*Intake and clinical items:*", [(f"• `{code}` {n}", n) for code, n in sorted(other.items())]),
@@ -398,8 +406,8 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
     notes = []
     if not_ended:
         notes.append(f"{_count(not_ended, 'session')} still in progress: alerted on after it ends.")
-    if alerts or facilitator_items:
-        notes.append(f"Facilitator alerts: {_count(alerts, 'session')}, {_count(facilitator_items, 'item')}.")
+    if alerts[0]:
+        notes.append(f"Facilitator alerts: {_count(alerts[0], 'session')}, {_count(alerts[1], 'item')}.")
     if sent_before_close is True:
         notes.append("Alerts went out before close of business.")
     elif sent_before_close is False:

@@ -166,6 +166,11 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         gaps.append(Gap(code=GapCode.UNREADABLE_FILE, evidence=evidence, key=evidence.describe(),
                         message=gap_message(GapCode.UNREADABLE_FILE, file=evidence.describe(), reason=reason,
                                             action=action)))
+    iso = day.isoformat()
+    if not charges:
+        gaps.append(Gap(code=GapCode.NO_CHARGE_EXPORT, key=iso, message=gap_message(GapCode.NO_CHARGE_EXPORT, day=iso)))
+    if not any(a.service_date == day for a in attendance):
+        gaps.append(Gap(code=GapCode.NO_EHR_EXPORT, key=iso, message=gap_message(GapCode.NO_EHR_EXPORT, day=iso)))
     for problem in problems:
         gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
                         evidence=problem.evidence, key=problem.evidence.describe()))
