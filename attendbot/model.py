@@ -269,6 +269,8 @@ class SessionSummary:
     sheet_lines: int
     minutes: int | None
     key: str = ""  # unique within the day: what gaps and charges name the session by
+    facilitator_note: str | None = None  # the sheet, EHR and charge export name different people: for billing
+    lines: Mapping[str, Evidence] = field(default_factory=dict)  # charge id -> its patient's sheet line
 
 
 @dataclass

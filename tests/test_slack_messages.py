@@ -202,7 +202,8 @@ def test_the_alert_mentions_the_facilitator_by_user_id_whatever_the_case_and_spa
 def test_an_unknown_facilitator_is_named_in_plain_text_and_listed_in_the_billing_summary():
     sessions, billing = by_kind(messages())
     evening = sessions[EVENING]
-    assert "Pat Rowe (no Slack id in config)" in body(evening)
+    assert "Facilitator: Pat Rowe\n" in body(evening)
+    assert "Slack id" not in body(evening) + evening.text  # an admin problem: the billing summary's only
     assert "<@" not in json.dumps(evening.blocks)
     summary_text = body(billing)
     assert "Facilitators with no Slack id in config" in summary_text
@@ -226,7 +227,7 @@ def test_a_session_level_gap_on_several_charges_becomes_one_line_listing_the_cha
     lines = [ln for t in section_texts(sessions[MORNING]) for ln in t.splitlines() if ln.startswith("• ")]
     footer = [ln for ln in lines if "facilitator signature" in ln]
     assert footer == [f"• Charges C-1001 and C-1002: the {MORNING} sheet has no facilitator signature — "
-                      "sign the sheet's footer and re-scan it."]
+                      "sign the sheet's footer and re-scan it. _(signin.pdf, page 1)_"]
     assert len(lines) == 2  # the unsigned line 4, and the footer once
     assert any(ln.startswith(f"• Line 4 of the {MORNING} sheet is unsigned (charge C-1001)") for ln in lines)
 
@@ -512,7 +513,7 @@ def test_session_names_with_angle_brackets_and_ampersands_are_escaped():
             assert not re.search(r"&(?!amp;|lt;|gt;)", text), text
             assert re.sub(r"<@[A-Z0-9]+>", "", text).count("<") == 0
     assert "&lt;!channel&gt; Anger &amp; Stress &lt;Group&gt;" in body(alert)
-    assert "Lee &lt;Temp&gt; &amp; Co (no Slack id in config)" in body(alert)
+    assert "Facilitator: Lee &lt;Temp&gt; &amp; Co\n" in body(alert)
     assert "*River &lt;b&gt; &amp; Co*" in body(billing)
     assert alert.key == f"2026-11-24:session:{label}"  # the key keeps the raw label
 

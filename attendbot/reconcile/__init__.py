@@ -143,12 +143,15 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 session_minutes.append(minutes)
             facts_of[id(charge)] = facts
         sheet = session.sheet
+        who = session.who()
         summaries.append(SessionSummary(
-            label=session.display(), start=session.start, end=session.end, facilitator=session.facilitator,
+            label=session.display(), start=session.start, end=session.end, facilitator=who.name,
             sheet=sheet.evidence if sheet else None, charges=len(session.charges), attendees=len(attendees),
             signed_lines=sum(1 for ln in sheet.lines if ln.signed) if sheet else 0,
             sheet_lines=len(sheet.lines) if sheet else 0,
-            minutes=max(session_minutes) if session_minutes else None, key=session.ident))
+            minutes=max(session_minutes) if session_minutes else None, key=session.ident,
+            facilitator_note=who.note,
+            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of}))
 
     # The patient-day: each patient's charges in export order, then minutes and units.
     by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
