@@ -128,7 +128,7 @@ def _preload() -> None:
     if _preloaded:
         return
     _preloaded = True
-    for name in ("openpyxl", "pdfplumber", "ctypes", "attendbot.readers.pdf_backend"):
+    for name in ("openpyxl", "ctypes", "attendbot.readers.pdf_backend"):
         try:
             __import__(name)
         except ImportError:  # a reader that needs it reports that itself, in its child
