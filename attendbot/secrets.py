@@ -38,6 +38,7 @@ _BEARER = re.compile(r"\b(bearer\s+)[^\s\"',;]+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: Bidirectional embeddings, overrides and isolates: they show text in another order than it is.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _MIN_SECRET = 8  # a shorter environment value is no token, and replacing it would mangle text
 
 
@@ -64,7 +65,10 @@ def has_secret(text: object) -> bool:
 def one_line(text: object, replacement: str = " ") -> str:
     """``text`` as one line of plain text: each control character, line separator or tab
     becomes ``replacement``; bidirectional overrides are dropped."""
-    return _BIDI.sub("", _CONTROL.sub(replacement, str(text)))
+    text = str(text)
+    if _UNSAFE.search(text) is None:  # nearly always: nothing to do
+        return text
+    return _BIDI.sub("", _CONTROL.sub(replacement, text))
 
 
 def clean(text: object) -> str:
