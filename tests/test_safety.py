@@ -387,14 +387,18 @@ def test_an_ignored_file_is_identified_again_so_a_new_columns_mapping_takes_effe
 
 
 def _damage_a_middle_page(db: Path) -> None:
+    """Garbage over one page in the middle of the file — an index of the charges, a page opening the
+    ledger never reads — leaving the header and the schema intact: only a check of every page finds it."""
     with sqlite3.connect(db) as conn:
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        [page] = conn.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'charges' "
+                              "ORDER BY rootpage DESC LIMIT 1").fetchone()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    assert pages > 8
+    assert 1 < page < pages
     data = bytearray(db.read_bytes())
-    start = page_size * (pages // 2)
+    start = page_size * (page - 1)
     data[start:start + page_size] = bytes([0xA5]) * page_size
     db.write_bytes(bytes(data))
 
