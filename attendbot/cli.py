@@ -102,8 +102,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("attendbot: interrupted", file=sys.stderr)
         return 1
+    except Exception as exc:  # never a traceback for the user: one line, and what to do
+        print(f"attendbot: {_unexpected(exc)}", file=sys.stderr)
+        log.debug("stopped by", exc_info=True)
+        return 1
     finally:
         os.umask(previous_umask)
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for an error no step turned into an AttendbotError (a full disk under the ledger at
+    a commit, a folder that cannot be read), cleaned of secrets and control characters."""
+    from attendbot.ledger import explain
+    from attendbot.secrets import clean
+
+    reason = explain(exc)
+    if reason:
+        return reason
+    if isinstance(exc, OSError):
+        where = f" {clean(exc.filename)}" if exc.filename else ""
+        return f"stopped:{where} {clean(exc.strerror or exc)}; nothing half-written was kept — fix it and run again"
+    return (f"stopped by an unexpected {type(exc).__name__}: {clean(exc)[:300]} — nothing half-written was kept; "
+            "run again with -v and report it if it repeats")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
