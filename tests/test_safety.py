@@ -7,7 +7,6 @@ Every test works on real files and a real SQLite ledger it makes itself.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
