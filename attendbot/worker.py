@@ -35,13 +35,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import TextIO
 
 import schedule
 
 from attendbot.ingest import inbox
-from attendbot.config import WEEKDAYS, Settings
+from attendbot.config import Settings
 from attendbot.errors import AttendbotError
 from attendbot.ledger import Ledger
 from attendbot.model import DayOutcome
@@ -61,28 +60,14 @@ Snapshot = frozenset[tuple[str, int, int]]  # (path, size, mtime_ns) of each set
 # --- business days: small pure functions ---------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(country: str, year: int):
-    import holidays
-
-    return holidays.country_holidays(country, years=year)
-
-
 def closed_reason(settings: Settings, day: dt.date) -> str | None:
     """Why the program does not work on ``day`` (``"Thanksgiving Day"``), or None on a business day.
 
     Closed are: weekdays missing from ``[program] business_days``, the days in
     ``closed_days``, and the public holidays of the ``holidays`` country code
-    (``""``: none).
+    (``""``: none). See :class:`attendbot.calendar.Calendar`.
     """
-    program = settings.program
-    if WEEKDAYS[day.weekday()] not in program.business_days:
-        return f"a {day:%A}, not one of [program] business_days"
-    if day in program.closed_days:
-        return "a closed day in [program] closed_days"
-    if program.holidays:
-        return _public_holidays(program.holidays, day.year).get(day)
-    return None
+    return settings.program.calendar.closed_reason(day)
 
 
 def is_business_day(settings: Settings, day: dt.date) -> bool:
@@ -96,11 +81,7 @@ def previous_business_day(settings: Settings, day: dt.date) -> dt.date:
     Raises:
         ValueError: no business day in the year before ``day`` (a configuration that closes everything).
     """
-    for back in range(1, 367):
-        candidate = day - dt.timedelta(days=back)
-        if is_business_day(settings, candidate):
-            return candidate
-    raise ValueError(f"no business day in the year before {day}")
+    return settings.program.calendar.previous_business_day(day)
 
 
 def local_time(settings: Settings, day: dt.date, hhmm: str) -> dt.datetime:
