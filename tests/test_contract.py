@@ -12,9 +12,7 @@ from attendbot.messages import TEMPLATES
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "SPEC.md"
 TESTS = Path(__file__).parent
-LATER = {"AUTH_MISSING", "AUTH_EXPIRED", "AUTH_EXHAUSTED", "AUTH_CODE_NOT_COVERED", "CONCURRENT_REVIEW_DUE",
-         "REPEAT_NO_SHOW", "WEEKLY_HOURS_LOW",  # the checks across days (issue 13)
-         "NO_CHARGE_EXPORT", "NO_EHR_EXPORT",  # day-level truth (issue 10)
+LATER = {"NO_CHARGE_EXPORT", "NO_EHR_EXPORT",  # day-level truth (issue 10)
          "SCAN_UNCERTAIN",  # scans (issue 16)
          "PLACE_OF_SERVICE_MISMATCH", "GROUP_TOO_SMALL", "CODE_TIME_MISMATCH", "ADD_ON_WITHOUT_PRIMARY",
          "REVENUE_CODE_MISMATCH", "EXCUSED_ABSENCE"}  # the billing model (issue 12)
