@@ -371,3 +371,23 @@ def test_units_of_an_adjusted_charge_count_as_supported_and_a_void_one_not_at_al
     result = reconcile(TUE, [charge("C-1", pid="M-1", code="H2019", units=12)],
                        [ehr("M-1", time_in=dt.time(9), time_out=dt.time(12))], [], BOOK.policy_for, history=history)
     assert [g.code for g in result.gaps if g.code == GapCode.AUTH_EXHAUSTED] == [GapCode.AUTH_EXHAUSTED]
+
+
+# --- a week, day by day -------------------------------------------------------------------------
+
+
+def test_the_demo_week_raises_each_item_on_its_day_and_only_then(tmp_path):
+    from attendbot import config, demo
+    from attendbot.run import run_day
+    from attendbot.samples import later_days
+
+    settings = config.load(demo.write_program(tmp_path / "demo"), base=tmp_path / "demo")
+    got = {day: sorted((g.code.value, g.charge_id) for g in run_day(settings, day, dry_run=True).result.gaps
+                       if g.code in ACROSS)
+           for day in (demo.DAY, *later_days.DAYS)}
+    assert got == {
+        TUE: [],
+        WED: [("CONCURRENT_REVIEW_DUE", "C-1103"), ("WEEKLY_HOURS_LOW", "C-1104")],
+        FRI: [("AUTH_EXHAUSTED", "C-1201"), ("AUTH_EXPIRED", "C-1206"), ("CONCURRENT_REVIEW_DUE", "C-1203"),
+              ("REPEAT_NO_SHOW", "C-1204"), ("WEEKLY_HOURS_LOW", "C-1204")],
+    }
