@@ -78,7 +78,7 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
             files.append(FileReport(row["path"], row["kind"], FileStatus.UNREADABLE, row["detail"], row["sha256"],
                                     quarantined_to=row["quarantined_to"]))
     files = tuple(sorted(  # the same inbox gives the same report, whatever was moved when
-        (dataclasses.replace(f, used_for_day=f.sha256 in used | auth_files and f.status == FileStatus.READ)
+        (dataclasses.replace(f, used_for_day=f.sha256 in (used | auth_files) and f.status == FileStatus.READ)
          for f in files),
         key=lambda f: f.path))
     unreadable, problems = _file_gaps(ledger, day, used)
