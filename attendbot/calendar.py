@@ -1,28 +1,51 @@
-"""The program's business-day calendar, as small pure functions over plain values.
+"""The program's calendar: which days are business days, and why a day is not.
 
-A day is a business day when its weekday is one of ``[program] business_days``, it
-is not in ``closed_days`` and it is not a public holiday of the ``holidays``
-country code (``""``: none). :class:`Calendar` holds those three values — never
-the whole configuration — so the worker, the run and reconciliation's rules that
-count business days (concurrent reviews, weekly hours) share one definition, and
-reconciliation can be handed ``calendar.is_business_day`` as a pure function.
+A bottom-floor module of small pure functions over the ``[program]`` values
+(business days, closed days, the public-holiday country code, ``""``: none), so
+the run, the worker, back-fill and reconciliation's rules across days (concurrent
+reviews, weekly hours) all read one calendar. :func:`why_closed` is the one
+definition of a closed day; :class:`Calendar` holds those three values — never the
+whole configuration — so reconciliation can be handed ``calendar.is_business_day``
+as a pure function.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOSED_DAY = "closed day"
 
 
 @lru_cache(maxsize=64)
 def _public_holidays(country: str, year: int):
-    import holidays
+    import holidays  # imported when first needed: it is slow to import
 
     return holidays.country_holidays(country, years=year)
+
+
+def why_closed(day: dt.date, business_days: Collection[str], closed_days: Collection[dt.date],
+               holidays: str) -> str | None:
+    """Why the program does not work on ``day``: the weekday's name (``"Saturday"``),
+    ``"closed day"`` (``closed_days``) or the public holiday's name (``"Thanksgiving Day"``,
+    from the ``holidays`` country code; ``""``: none). None on a business day."""
+    if WEEKDAYS[day.weekday()] not in business_days:
+        return f"{day:%A}"
+    if day in closed_days:
+        return CLOSED_DAY
+    if holidays:
+        return _public_holidays(holidays.upper(), day.year).get(day)
+    return None
+
+
+def business_days_between(first: dt.date, last: dt.date, business_days: Collection[str],
+                          closed_days: Collection[dt.date], holidays: str) -> list[dt.date]:
+    """The business days from ``first`` to ``last``, both included, oldest first."""
+    days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return [d for d in days if why_closed(d, business_days, closed_days, holidays) is None]
 
 
 @dataclass(frozen=True)
@@ -43,18 +66,27 @@ class Calendar:
     def of(cls, business_days: Iterable[str], closed_days: Iterable[dt.date], holidays: str) -> "Calendar":
         return cls(frozenset(business_days), frozenset(closed_days), holidays.upper())
 
+    def why_closed(self, day: dt.date) -> str | None:
+        """:func:`why_closed` on this calendar: ``"Saturday"``, ``"closed day"``, a holiday's name, or None."""
+        return why_closed(day, self.business_days, self.closed_days, self.holidays)
+
     def closed_reason(self, day: dt.date) -> str | None:
-        """Why the program does not work on ``day`` (``"Thanksgiving Day"``), or None on a business day."""
-        if WEEKDAYS[day.weekday()] not in self.business_days:
-            return f"a {day:%A}, not one of [program] business_days"
-        if day in self.closed_days:
+        """Why the program does not work on ``day``, as a sentence for logs
+        (``"a Saturday, not one of [program] business_days"``, ``"Thanksgiving Day"``),
+        or None on a business day."""
+        why = self.why_closed(day)
+        if why == f"{day:%A}":
+            return f"a {why}, not one of [program] business_days"
+        if why == CLOSED_DAY:
             return "a closed day in [program] closed_days"
-        if self.holidays:
-            return _public_holidays(self.holidays, day.year).get(day)
-        return None
+        return why
 
     def is_business_day(self, day: dt.date) -> bool:
-        return self.closed_reason(day) is None
+        return self.why_closed(day) is None
+
+    def business_days_between(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """:func:`business_days_between` on this calendar."""
+        return business_days_between(first, last, self.business_days, self.closed_days, self.holidays)
 
     def previous_business_day(self, day: dt.date) -> dt.date:
         """The last business day strictly before ``day``.

@@ -308,25 +308,53 @@ class PayerBook:
             if merged["unit"] == "time" and not merged.get("unit_minutes"):
                 raise ConfigError(self.source, f"{where}.unit_minutes", "is required when unit = \"time\"")
             codes[code] = CodeRule(code=code, **merged)
+        # A Medicaid-kind section may not ask for a fee itself. A fee it inherits from [defaults]
+        # (meant for self-pay or commercial payers) is simply never given: reconcile refuses a fee
+        # to every Medicaid-kind charge at run time.
         for key in ("no_show", "late_cancel"):
-            if policy.kind == "medicaid" and getattr(policy, key) == "fee":
+            if section is not None and section.kind == "medicaid" and getattr(section, key) == "fee":
                 raise ConfigError(self.source, f"payers.{name}.{key}", "a fee is never allowed for kind = \"medicaid\"")
         return policy, codes
 
     @lru_cache(maxsize=None)
     def section_for(self, payer_name: str) -> str | None:
-        """The first section (in file order) one of whose ``match`` strings occurs in the name,
-        or whose own name does; None: the defaults."""
+        """The section with the longest ``match`` string (case-insensitive) found in the payer
+        name — a section with no ``match`` list matches on its own name; None: the defaults.
+
+        "UnitedHealthcare Community Plan" goes to a section matching "community plan" rather
+        than one matching "united".
+
+        Raises:
+            ConfigError: two sections match the name equally long; which one the payer belongs
+                to is the program's decision, never a guess. Payer names come from the day's
+                exports, so this is found when a charge names such a payer (exit status 2).
+        """
         low = (payer_name or "").lower()
+        best: dict[str, tuple[int, str]] = {}
         for name, sec in self.file.payers.items():
             needles = [m.lower() for m in sec.match] or [name.lower()]
-            if any(n and n in low for n in needles):
-                return name
-        return None
+            hits = [n for n in needles if n.strip() and n in low]
+            if hits:
+                longest = max(hits, key=len)
+                best[name] = (len(longest), longest)
+        if not best:
+            return None
+        top = max(length for length, _ in best.values())
+        winners = [name for name, (length, _) in best.items() if length == top]
+        if len(winners) > 1:
+            keys = " and ".join(f"payers.{w}.match ({best[w][1]!r})" for w in winners)
+            raise ConfigError(self.source, keys,
+                              f"payer name {payer_name!r} matches sections {', '.join(winners)} equally "
+                              f"(longest match {top} characters): make one match string longer or more specific")
+        return winners[0]
 
     @lru_cache(maxsize=None)
     def policy_for(self, payer_name: str, code: str) -> Policy:
-        """The rules for one charge: its payer's section (or the defaults) and its code's rule."""
+        """The rules for one charge: its payer's section (or the defaults) and its code's rule.
+
+        Raises:
+            ConfigError: the payer name matches two sections equally (:meth:`section_for`).
+        """
         section = self.section_for(payer_name)
         policy, codes = self.sections[section] if section is not None else self.default
         rule = codes.get(code.upper())
@@ -443,7 +471,7 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
     main_raw = _read_toml(path)
     _refuse_secrets(main_raw, _shown(path, base))
     payers_path = path.parent / "payers.toml"
-    payers_raw = _read_toml(payers_path) if payers_path.exists() else {}
+    payers_raw = _read_toml(payers_path)  # missing: exit 2, never rules silently absent
     _refuse_secrets(payers_raw, _shown(payers_path, base))
     main = _validate(MainFile, main_raw, _shown(path, base))
     book = PayerBook(_validate(PayersFile, payers_raw, _shown(payers_path, base)), _shown(payers_path, base))

@@ -92,7 +92,14 @@ def m002_slack_outbox(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m003_authorizations(db: sqlite_utils.Database) -> None:
+def m003_billing_codes(db: sqlite_utils.Database) -> None:
+    """A charge line's revenue code (facility claims), and the code an adjusted charge is billed as."""
+    db["charges"].add_column("revenue_code", str)
+    db["dispositions"].add_column("supported_code", str)
+
+
+@MIGRATIONS()
+def m004_authorizations(db: sqlite_utils.Database) -> None:
     """Authorizations exports: every row of every file; the newest file listing a patient wins."""
     db["authorizations"].create({"id": str, "file_sha": str, "patient_id": str, "auth_number": str, "codes": str,
                                  "start": str, "end": str, "units_authorized": int, "payer": str,
@@ -103,7 +110,7 @@ def m003_authorizations(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m004_day_attendance(db: sqlite_utils.Database) -> None:
+def m005_day_attendance(db: sqlite_utils.Database) -> None:
     """What each reconciled day's patients attended, and how long the program's day ran:
     what later days' weekly-hours check reads back."""
     db["patient_days"].create({"day": str, "patient_id": str, "minutes": int, "attended": int, "run_id": int},
@@ -424,6 +431,18 @@ class Ledger:
             [day]).fetchone()
         return row[0] if row else None
 
+    def replaced_charge_lines(self, day: dt.date) -> tuple[str, str, int, int] | None:
+        """When the day's newest charge export replaced an earlier one: ``(newest file, earlier
+        file, the earlier file's lines for the day, the newest file's)``; None otherwise."""
+        rows = self.db.execute(
+            "SELECT f.path, COUNT(*) FROM charges c JOIN files f ON f.sha256 = c.file_sha "
+            "WHERE c.service_date = ? GROUP BY f.sha256 ORDER BY MAX(f.seq) DESC LIMIT 2",
+            [day.isoformat()]).fetchall()
+        if len(rows) < 2:
+            return None
+        (newest, now), (earlier, before) = rows
+        return newest, earlier, before, now
+
     def day_records(self, day: dt.date) -> tuple[list[Charge], list[Attendance], list[SigninSheet], set[str]]:
         """The records the day reconciles from, and the SHA-256 of every file they came from."""
         iso = day.isoformat()
@@ -485,7 +504,8 @@ class Ledger:
                 "day": iso, "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id,
                 "payer": cr.charge.payer, "code": cr.charge.code, "session": cr.session_label,
                 "disposition": str(cr.disposition), "units": cr.charge.units,
-                "supported_units": cr.supported_units, "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
+                "supported_units": cr.supported_units, "supported_code": cr.supported_code,
+                "gaps": json.dumps(sorted({g.code.value for g in cr.gaps})),
                 "no_show_fee": cr.no_show_fee, "amount": cr.charge.amount,
             } for cr in result.charges])
             self._replace_day("no_shows", iso, run_id,

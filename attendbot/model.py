@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
 from attendbot.codes import Disposition, GapCode, disposition_of
 
@@ -50,7 +51,8 @@ class Status(StrEnum):
 
     PRESENT = "present"
     NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # a late cancellation
+    EXCUSED = "excused"  # an excused absence: not billable, never a fee, not a no-show
 
 
 class NoteStatus(StrEnum):
@@ -83,6 +85,7 @@ class Charge:
     auth_number: str | None = None
     amount: float | None = None
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+    revenue_code: str | None = None  # UB-04 revenue code of a facility claim line (0905, 0906…)
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ class ChargeResult:
     session_label: str
     no_show_fee: float | None = None
     session_key: str = ""
+    supported_code: str | None = None  # adjust to this code (the minutes support it, not the code charged)
 
     @property
     def disposition(self) -> Disposition:
@@ -281,7 +285,7 @@ class NoShow:
     patient_id: str
     session: str
     payer: str
-    kind: str  # "no_show" | "late_cancel"
+    kind: str  # "no_show" | "late_cancel" | "excused"
     policy: str  # "not_billable" | "fee"
     fee: float
 
@@ -301,6 +305,8 @@ class SessionSummary:
     sheet_lines: int
     minutes: int | None
     key: str = ""  # unique within the day: what gaps and charges name the session by
+    facilitator_note: str | None = None  # the sheet, EHR and charge export name different people: for billing
+    lines: Mapping[str, Evidence] = field(default_factory=dict)  # charge id -> its patient's sheet line
 
 
 @dataclass(frozen=True)
@@ -324,6 +330,7 @@ class DayResult:
     payer_sections: Mapping[str, str | None] = field(default_factory=dict)  # payer name -> section (None: defaults)
     patient_days: tuple[PatientDay, ...] = ()  # each charged patient's attendance of the day
     program_minutes: int | None = None  # how long the program's day ran (its sessions, overlaps once)
+    notes: tuple[str, ...] = ()  # day-level facts the billing summary says once (a check that could not be made)
 
 
 @dataclass(frozen=True)
@@ -365,6 +372,43 @@ class AuthStatus:
 
 
 @dataclass(frozen=True)
+class DayStatus:
+    """How far the run's "clean" can be trusted: what it saw, and what it could not see.
+
+    ``state`` is one of:
+
+    * ``complete``: every input the day needs was seen;
+    * ``incomplete``: the day was reconciled, but something is missing or was left
+      for the next run (a file still changing, no EHR export covering the day);
+    * ``not_business_day``: a weekend, holiday or closed day reconciled on request;
+    * ``nothing_checked``: no charge export covers the day, so no charge was judged.
+
+    ``note`` says why, in sentences people read (``"Thanksgiving Day"``). ``business_day``
+    and ``calendar_note`` are the JSON's ``calendar``.
+    """
+
+    state: str = "complete"
+    note: str = ""
+    business_day: bool = True
+    calendar_note: str = ""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "complete": "Complete",
+        "incomplete": "Incomplete",
+        "not_business_day": "Not a business day",
+        "nothing_checked": "Nothing checked",
+    }
+
+    def __post_init__(self) -> None:
+        if self.state not in self.LABELS:
+            raise ValueError(f"day status {self.state!r} is not one of {', '.join(self.LABELS)}")
+
+    @property
+    def label(self) -> str:
+        return self.LABELS[self.state]
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
 
@@ -376,6 +420,7 @@ class OutgoingMessage:
         blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
         kind: ``"session"``, ``"intake"``, ``"clinical"`` or ``"billing"``.
         session: the session label for a session alert; None for the billing summary.
+        items: for a session alert, how many things to fix it lists (its bullets).
     """
 
     key: str
@@ -384,6 +429,7 @@ class OutgoingMessage:
     blocks: list[dict]
     kind: str
     session: str | None
+    items: int = 0  # the things to fix a session alert lists, one bullet each
 
     def as_dict(self) -> dict:
         return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
@@ -417,3 +463,4 @@ class DayOutcome:
     workbook: Path
     gap_events: Mapping[str, int]
     slack: SlackOutcome
+    status: DayStatus = DayStatus()

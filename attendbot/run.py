@@ -17,10 +17,10 @@ from collections import defaultdict
 
 from attendbot.codes import GapCode
 from attendbot.config import Settings
-from attendbot.errors import AttendbotError
+from attendbot.errors import AttendbotError, ConfigError
 from attendbot.ingest import Ingest
 from attendbot.ledger import Ledger, exclusive
-from attendbot.model import DayOutcome, Evidence, FileReport, FileStatus
+from attendbot.model import DayOutcome, DayResult, DayStatus, Evidence, FileReport, FileStatus
 from attendbot.outputs.slack_delivery import deliver
 from attendbot.outputs.workbook import workbook_path, write_workbook
 from attendbot.reconcile import reconcile
@@ -50,6 +50,9 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
             the ledger is damaged, the audit folder cannot be written).
     """
     now = now or dt.datetime.now(settings.program.tz)
+    if not settings.inbox.is_dir():
+        raise ConfigError(str(settings.config_path), "paths.inbox",
+                          f"the inbox folder {settings.inbox} does not exist (a typo, or the share is not mounted?)")
     settings.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     busy = "another attendbot run is reconciling this program; try again when it has finished"
     with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
@@ -69,7 +72,7 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
 
 def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.datetime, *,
          dry_run: bool, alerts: bool) -> DayOutcome:
-    files = Ingest(settings, ledger, run_id, day).all()
+    files, left = Ingest(settings, ledger, run_id, day).all()
     charges, attendance, sheets, used = ledger.day_records(day)
     history, auth_files = history_for(settings, ledger, day, charges)
     shown = {r.path for r in files}
@@ -85,6 +88,7 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
     result = reconcile(day, charges, attendance, sheets, settings.payers.policy_for, unreadable=unreadable,
                        problems=problems, history=history)
     authorizations = authorization_status(day, result.charges, history, settings.payers.policy_for)
+    status = day_status(settings, day, result, left, ledger.replaced_charge_lines(day))
     # The day's results and its workbook land together: if the workbook cannot be
     # written, the results are rolled back and the ledger keeps the previous state.
     with ledger.db.atomic():
@@ -92,13 +96,39 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
         trends = ledger.trends(trend_days(settings, ledger, day))
         try:
             path = write_workbook(result, list(files), workbook_path(settings.audit_dir, day),
-                                  program=settings.program.name, carc=settings.carc, trends=trends,
-                                  authorizations=authorizations)
+                                  program=settings.program.name, status=status, carc=settings.carc,
+                                  trends=trends, authorizations=authorizations)
         except OSError as exc:
             raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
                                  f"{exc.strerror or exc}") from exc
-    slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts)
-    return DayOutcome(day, run_id, result, files, path, events, slack)
+    slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts, status=status)
+    return DayOutcome(day, run_id, result, files, path, events, slack, status)
+
+
+def day_status(settings: Settings, day: dt.date, result: DayResult, left: int,
+               replaced: tuple[str, str, int, int] | None) -> DayStatus:
+    """What the run saw and could not see (SPEC: never a false all-clear)."""
+    closed = settings.program.calendar.why_closed(day)
+    codes = {g.code for g in result.gaps}
+    notes, state = [], "complete"
+    if GapCode.NO_CHARGE_EXPORT in codes:
+        state = "nothing_checked"
+        notes.append(f"no charge export covers {day}: nothing was checked")
+    if left:
+        notes.append(f"{left} inbox file{'s were' if left != 1 else ' was'} still being written and "
+                     f"{'are' if left != 1 else 'is'} left for the next run")
+    if GapCode.NO_EHR_EXPORT in codes:
+        notes.append(f"no EHR attendance export covers {day}: charges were judged on the sign-in sheets alone")
+    if replaced is not None and replaced[2] > 2 * replaced[3]:
+        newest, earlier, before, now = replaced
+        notes.append(f"{newest} replaced {earlier} for this day and dropped {before - now} of its {before} charge "
+                     "lines (the newest export wins; check it is the whole day)")
+    if state == "complete" and (left or GapCode.NO_EHR_EXPORT in codes):
+        state = "incomplete"
+    if closed:
+        notes.append(f"{closed}: not a business day, reconciled on request")
+        state = "not_business_day" if state == "complete" else state
+    return DayStatus(state=state, note="; ".join(notes), business_day=closed is None, calendar_note=closed or "")
 
 
 def history_for(settings: Settings, ledger: Ledger, day: dt.date, charges) -> tuple[History, set[str]]:

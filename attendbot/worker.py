@@ -65,7 +65,8 @@ def closed_reason(settings: Settings, day: dt.date) -> str | None:
 
     Closed are: weekdays missing from ``[program] business_days``, the days in
     ``closed_days``, and the public holidays of the ``holidays`` country code
-    (``""``: none). See :class:`attendbot.calendar.Calendar`.
+    (``""``: none). :func:`attendbot.calendar.why_closed` decides; see
+    :meth:`attendbot.calendar.Calendar.closed_reason`.
     """
     return settings.program.calendar.closed_reason(day)
 

@@ -95,10 +95,10 @@ BOOK = book()
 def charge(cid: str = "C-1", pid: str = "M-1", name: str = "Núñez, María", payer: str = MEDICAID,
            code: str = "H0015", units: int = 1, session: str = MORNING, start: dt.time | None = t(9),
            end: dt.time | None = t(12), npi: str | None = NPI, modifiers: tuple[str, ...] = (),
-           pos: str | None = None, day: dt.date = DAY) -> Charge:
+           pos: str | None = None, day: dt.date = DAY, revenue_code: str | None = None) -> Charge:
     return Charge(charge_id=cid, service_date=day, patient_id=pid, patient_name=name, payer=payer, code=code,
                   units=units, session=session, modifiers=modifiers, start=start, end=end, npi=npi, pos=pos,
-                  evidence=Evidence(CHARGES_FILE, row=2))
+                  revenue_code=revenue_code, evidence=Evidence(CHARGES_FILE, row=2))
 
 
 def ehr(pid: str = "M-1", status: Status = Status.PRESENT, name: str | None = None, session: str = MORNING,
@@ -143,6 +143,33 @@ def morning_sheet(day=DAY, *lines):
                       lines=list(lines) or [LineDraft("Ana Silva", "stroke", "9:00", "12:00"),
                                             LineDraft("Ben Okoro", "stroke", "9:00", "12:00")])
 
+
+# --- a program's day as staff really write it: staff columns, afternoon groups ------------
+
+STAFF_CHARGE_HEADER = ["Charge ID", "Date of Service", "MRN", "Patient Name", "Payer", "HCPCS", "Modifiers", "Units",
+                       "Group", "Start Time", "End Time", "Rendering Provider", "Rendering NPI", "POS", "Amount"]
+STAFF_EHR_HEADER = ["Date", "MRN", "Patient", "Group", "Status", "Time In", "Time Out", "Note Status", "Staff"]
+
+
+def staff_charge_row(cid, mrn, name, group, start, end, provider, code="H0015", units=1, day=DAY, payer="Aetna"):
+    """A charge line whose session has its own hours and rendering provider."""
+    return [cid, day, mrn, name, payer, code, "", units, group, start, end, provider, NPI, "11", 120.0]
+
+
+def staff_ehr_row(mrn, name, group, staff, time_in, time_out, status="Present", note="Signed", day=DAY):
+    """An EHR attendance row with the staff member as the export writes them."""
+    return [day.strftime("%m/%d/%Y"), mrn, name, group, status, time_in, time_out, note, staff]
+
+
+def attendbot_toml(facilitators: dict[str, str], identity: str = "none") -> str:
+    """The demo's attendbot.toml with another ``[slack.facilitators]`` table and patient identity."""
+    from attendbot.demo import ATTENDBOT_TOML
+
+    head, _, rest = ATTENDBOT_TOML.partition("[slack.facilitators]\n")
+    _, _, tail = rest.partition("\n\n")
+    table = "".join(f'"{name}" = "{uid}"\n' for name, uid in facilitators.items())
+    head = head.replace('patient_identity = "none"', f'patient_identity = "{identity}"')
+    return f"{head}[slack.facilitators]\n{table}\n{tail}"
 
 
 # --- across days: authorizations and multi-day ledgers --------------------------------

@@ -14,7 +14,7 @@ import datetime as dt
 
 import pytest
 
-from attendbot.calendar import Calendar, business_days_before
+from attendbot.calendar import CLOSED_DAY, Calendar, business_days_before, business_days_between, why_closed
 from attendbot.codes import GapCode
 from attendbot.ledger import Ledger
 from attendbot.model import PatientDay, Status
@@ -54,6 +54,22 @@ def test_business_days_before_skip_weekends_holidays_and_closed_days():
     assert business_days_before(US.is_business_day, TUE, 0) == TUE
     assert US.previous_business_day(FRI) == WED
     assert US.closed_reason(THANKSGIVING) == "Thanksgiving Day"
+
+
+def test_the_calendar_class_and_the_functions_back_fill_uses_are_one_calendar():
+    """attendbot.calendar: why_closed / business_days_between (the run, back-fill) and Calendar
+    (the worker, the checks across days) give the same answers."""
+    days = [MON + dt.timedelta(days=n) for n in range(40)]
+    for day in days:
+        why = why_closed(day, US.business_days, US.closed_days, US.holidays)
+        assert US.why_closed(day) == why
+        assert US.is_business_day(day) is (why is None)
+    assert US.business_days_between(days[0], days[-1]) == \
+        business_days_between(days[0], days[-1], US.business_days, US.closed_days, "us")
+    assert US.why_closed(D(2026, 11, 28)) == "Saturday"
+    assert US.closed_reason(D(2026, 11, 28)) == "a Saturday, not one of [program] business_days"
+    assert US.why_closed(D(2026, 12, 24)) == CLOSED_DAY
+    assert US.closed_reason(D(2026, 12, 24)) == "a closed day in [program] closed_days"
 
 
 # --- the authorizations reader ------------------------------------------------------
@@ -356,6 +372,24 @@ def test_a_patients_day_counts_time_in_two_sessions_at_once_once():
     result = reconcile(TUE, charges, attendance, [], BOOK.policy_for, history=History())
     assert [(p.minutes, p.attended) for p in result.patient_days] == [(240, True)]
     assert result.program_minutes == 240
+
+
+def test_a_per_diem_charged_once_for_two_groups_counts_both_groups_toward_the_week():
+    """The billing model charges a per diem once for the patient's whole day; the week's hours
+    read the same patient-day, not only the charged session."""
+    charges = [charge("C-1", pid="M-1", session="Early Recovery Group", start=dt.time(9), end=dt.time(10, 30))]
+    attendance = [ehr("M-1", session="Early Recovery Group", time_in=dt.time(9), time_out=dt.time(10, 30)),
+                  ehr("M-1", session="Relapse Prevention Group", time_in=dt.time(10, 45), time_out=dt.time(12, 15))]
+    result = reconcile(TUE, charges, attendance, [], BOOK.policy_for, history=History())
+    assert [(p.minutes, p.attended) for p in result.patient_days] == [(180, True)]
+
+
+def test_a_code_billed_without_the_patient_is_no_attendance():
+    """90846 (family therapy without the patient) is billable with the patient absent: it adds
+    neither minutes nor a day to the patient's week."""
+    charges = [charge("C-1", pid="M-1", code="90846", session="Family Group", start=dt.time(13), end=dt.time(14))]
+    result = reconcile(TUE, charges, [], [], BOOK.policy_for, history=History())
+    assert [(p.minutes, p.attended) for p in result.patient_days] == [(0, False)]
 
 
 # --- an authorization pool, pure ----------------------------------------------------------------

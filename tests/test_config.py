@@ -21,7 +21,7 @@ def test_the_shipped_example_program_is_valid():
 
 def test_code_sections_override_payers_and_payers_override_defaults(program):
     payers = program.settings().payers
-    medicaid, aetna = payers.policy_for("Texas MEDICAID", "H2019"), payers.policy_for("Aetna Better Health", "H2019")
+    medicaid, aetna = payers.policy_for("Texas MEDICAID", "H2019"), payers.policy_for("Aetna Choice POS II", "H2019")
     assert medicaid.max_group_size == 10 and aetna.max_group_size == 12
     assert medicaid.telehealth_modifiers == ("GT",) and aetna.telehealth_modifiers == ("95",)
     assert medicaid.rule.max_units_per_day == 12

@@ -127,7 +127,7 @@ def test_logs_and_console_output_of_a_run_hold_no_patient_names_or_mrns(demo_pro
     captured = capsys.readouterr()
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert any(r.name.startswith("attendbot") for r in caplog.records)  # the scan's quarantine, at least
-    assert "19 charges" in captured.out
+    assert "22 charges" in captured.out
     ids = _patient_identifiers()
     assert _found(ids, logged) == set()
     assert _found(ids, captured.out) == set()
@@ -298,7 +298,7 @@ def test_purged_rows_do_not_linger_in_the_ledger_file(two_days):
 def test_the_ledger_still_reconciles_after_a_purge(two_days):
     assert main(["purge", "--before", DAY.isoformat()]) == 0
     outcome = run_day(config.load(MAIN_TOML), DAY, dry_run=True)
-    assert len(outcome.result.charges) == 19
+    assert len(outcome.result.charges) == 22
 
 
 def test_purge_dry_run_counts_and_changes_nothing(two_days, capsys):

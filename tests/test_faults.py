@@ -154,7 +154,7 @@ def test_two_runs_started_together_both_finish_and_the_ledger_is_whole(demo_root
     ledger = Ledger(demo_root / "var" / "attendbot.db")
     try:
         assert ledger.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert ledger.db["dispositions"].count == 19
+        assert ledger.db["dispositions"].count == 22
     finally:
         ledger.close()
 

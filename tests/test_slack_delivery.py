@@ -78,8 +78,10 @@ def test_one_alert_per_session_with_facilitator_gaps_and_one_billing_summary(liv
     texts = [m["text"] for m in groups]
     assert any("<@U01DANA>" in t and "Morning Process Group" in t for t in texts)
     assert any("<@U02MARCUS>" in t and "Afternoon Skills Group" in t for t in texts)
-    assert any("Priya Raman (no Slack id in config)" in t for t in texts)
-    assert "Line 3 of the 9:00 AM Morning Process Group sheet is unsigned (charge C-1003)" in " ".join(texts)
+    assert any("Family Group on 2026-11-24 — Priya Raman:" in t and "<@" not in t for t in texts)
+    assert "Slack id" not in " ".join(texts)  # an admin problem: the billing summary's only
+    assert ("Line 3 of the 9:00 AM Morning Process Group sheet is unsigned, but the EHR marks the patient present "
+            "(charge C-1003)") in " ".join(texts)
     assert "Priya Raman" in billing[0]["text"]  # the unknown facilitator is flagged for the billing lead
     assert "before close of business" in json.dumps(billing[0]["blocks"])
     for message in groups + billing:

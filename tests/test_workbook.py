@@ -22,7 +22,8 @@ from attendbot.model import (
     NoShow,
     SessionSummary,
 )
-from attendbot.outputs.workbook import DayStatus, workbook_path, write_workbook
+from attendbot.model import DayStatus
+from attendbot.outputs.workbook import workbook_path, write_workbook
 
 DAY = dt.date(2026, 11, 24)
 MORNING = "Morning Process Group"
@@ -36,8 +37,8 @@ TABLES = SHEETS[1:-1]
 HEADERS = {
     "Charges": [
         "Charge ID", "Date", "Patient ID", "Patient name", "Payer", "Code", "Modifiers", "Units",
-        "Supported units", "Session", "Disposition", "Gaps", "Amount", "At risk", "No-show fee", "Source",
-        "Billing status", "Billing notes",
+        "Supported units", "Supported code", "Session", "Disposition", "Gaps", "Amount", "At risk", "No-show fee",
+        "Source", "Billing status", "Billing notes",
     ],
     "Gaps": [
         "Code", "Owner", "Blocks billing", "Likely CARC if unfixed", "Charge ID", "Patient ID", "Session",
@@ -251,7 +252,7 @@ def test_an_empty_day_still_has_every_sheet_with_headers_and_a_summary(tmp_path)
     empty = DayResult(DAY, [], [], [], [], [])
     book = openpyxl.load_workbook(write_workbook(empty, [], tmp_path / "empty.xlsx"))
     assert book.sheetnames == SHEETS
-    assert book["Charges"].auto_filter.ref == "A1:R1"
+    assert book["Charges"].auto_filter.ref == "A1:S1"
     figures = kpis(book["Summary"])
     assert figures["Charges"][0] == 0 and figures["Dollars at risk"][0] == 0
     assert figures["No-show fees to bill"][0] == 0
@@ -481,10 +482,10 @@ def test_charges_are_coloured_by_disposition_with_conditional_formats(book):
         for rule in cf.rules:
             rules[rule.formula[0]] = (str(cf.sqref), rule.dxf.fill.fgColor.rgb[-6:], rule.dxf.font.color.rgb[-6:])
     assert rules == {
-        '$K2="ready"': ("A2:R6", "C6EFCE", "006100"),
-        '$K2="adjust"': ("A2:R6", "FFEB9C", "9C5700"),
-        '$K2="hold"': ("A2:R6", "FFC7CE", "9C0006"),
-        '$K2="void"': ("A2:R6", "D9D9D9", "404040"),
+        '$L2="ready"': ("A2:S6", "C6EFCE", "006100"),
+        '$L2="adjust"': ("A2:S6", "FFEB9C", "9C5700"),
+        '$L2="hold"': ("A2:S6", "FFC7CE", "9C0006"),
+        '$L2="void"': ("A2:S6", "D9D9D9", "404040"),
     }
     assert ws["K2"].fill.fill_type is None  # the colour is a rule, not a static fill
 
@@ -500,7 +501,7 @@ def test_billing_status_is_a_drop_down_of_the_leads_four_choices(book):
     [validation] = ws.data_validations.dataValidation
     assert validation.type == "list"
     assert validation.formula1 == '"to do,fixed,billed,written off"'
-    assert str(validation.sqref) == "Q2:Q6"
+    assert str(validation.sqref) == "R2:R6"
     assert validation.allow_blank
     assert [r["Billing status"] for r in records(ws)] == ["to do"] * 5
     assert [r["Billing notes"] for r in records(ws)] == [None] * 5
@@ -533,7 +534,7 @@ def test_a_rerun_keeps_the_status_and_notes_the_lead_typed(saved):
     assert kept[("C-1002", "M-305")] == ("to do", None)
     book = openpyxl.load_workbook(saved)
     assert book.sheetnames == SHEETS  # nothing left over, so no Earlier notes sheet
-    assert str(book["Charges"].data_validations.dataValidation[0].sqref) == "Q2:Q6"
+    assert str(book["Charges"].data_validations.dataValidation[0].sqref) == "R2:R6"
 
 
 def test_a_rerun_with_changed_charges_keeps_notes_by_charge_and_parks_the_orphans(saved):
@@ -570,9 +571,10 @@ def test_two_patients_sharing_a_charge_id_keep_their_own_notes(tmp_path):
     path = write_workbook(result, files, tmp_path / "w.xlsx")
     wb = openpyxl.load_workbook(path)
     ws = wb["Charges"]
+    status, notes = column_of(ws, "Billing status"), column_of(ws, "Billing notes")
     for r in range(2, ws.max_row + 1):
         if ws[f"C{r}"].value == "M-999":
-            ws[f"Q{r}"], ws[f"R{r}"] = "billed", "Ann's claim"
+            ws[f"{status}{r}"], ws[f"{notes}{r}"] = "billed", "Ann's claim"
     wb.save(path)
     result.charges[0], result.charges[1] = result.charges[1], result.charges[0]
     write_workbook(result, files, path)
@@ -589,8 +591,9 @@ def test_the_lead_may_sort_the_sheet_and_type_anything_the_notes_still_follow_th
     for r, values in enumerate(rows, start=2):
         for j, value in enumerate(values, start=1):
             ws.cell(row=r, column=j).value = value
-    ws["Q2"], ws["R2"] = "Fixed ", 42  # C-1005 now: odd case, a number for a note
-    ws["R3"] = "=1+1"  # C-1004: a formula the lead typed (not calculated: openpyxl wrote it)
+    status, notes = column_of(ws, "Billing status"), column_of(ws, "Billing notes")
+    ws[f"{status}2"], ws[f"{notes}2"] = "Fixed ", 42  # C-1005 now: odd case, a number for a note
+    ws[f"{notes}3"] = "=1+1"  # C-1004: a formula the lead typed (not calculated: openpyxl wrote it)
     wb.save(saved)
     write_workbook(*build_day(), saved)
     kept = lead_columns(saved)

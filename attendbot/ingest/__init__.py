@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from pathlib import Path
 
 from attendbot.config import Settings
 from attendbot.ingest import inbox, sandbox
 from attendbot.ledger import Ledger
-from attendbot.model import FileReport, ReadResult
+from attendbot.model import FileReport, FileStatus, ReadResult
 from attendbot.readers import Reader, all_readers
 from attendbot.readers.source import SourceFile
 
@@ -42,18 +41,21 @@ class Ingest:
         self.settings, self.ledger, self.run_id, self.day = settings, ledger, run_id, day
         self.readers = readers or all_readers(settings.columns)
 
-    def all(self) -> list[FileReport]:
-        now = time.time()
+    def all(self) -> tuple[list[FileReport], int]:
+        """Every inbox file's report, and how many files were left for the next run because
+        they were still changing after waiting ``settle_seconds`` for them."""
+        paths = list(inbox.candidates(self.settings.inbox))
+        changing = inbox.wait_until_settled(paths, self.settings.main.paths.settle_seconds)
         reports = []
-        for path in inbox.candidates(self.settings.inbox):
+        for path in paths:
             shown = shown_path(path)
-            if inbox.still_changing(path, self.settings.main.paths.settle_seconds, now):
-                reports.append(FileReport(shown, "unknown", "ignored",
-                                          "changed in the last few seconds (still being written?); "
+            if path in changing:
+                reports.append(FileReport(shown, "unknown", FileStatus.IGNORED,
+                                          f"still being written after waiting {self.settings.main.paths.settle_seconds:g} s; "
                                           "left for the next run"))
                 continue
             reports.append(self.one(path, shown))
-        return reports
+        return reports, len(changing)
 
     def one(self, path: Path, shown: str) -> FileReport:
         src = SourceFile(path, shown)

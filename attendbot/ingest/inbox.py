@@ -37,11 +37,40 @@ def candidates(inbox: Path) -> Iterator[Path]:
             yield entry
 
 
-def still_changing(path: Path, settle_seconds: float, now: float | None = None) -> bool:
-    """True when the file was modified within the last ``settle_seconds``: it may be half-written."""
+#: A file unchanged (size and modification time) for this long has stopped being written.
+QUIET_SECONDS = 1.0
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def wait_until_settled(paths: list[Path], settle_seconds: float, *, clock=time.monotonic,
+                       sleep=time.sleep) -> set[Path]:
+    """Wait (at most ``settle_seconds``) for files modified within the last ``settle_seconds``
+    to stop changing; returns those still changing after the wait (left for the next run).
+
+    A file counts as settled once its size and modification time have not moved for
+    ``QUIET_SECONDS`` (or ``settle_seconds``, when shorter): a copy that finished a moment
+    ago is read now, not skipped.
+    """
     if settle_seconds <= 0:
-        return False
-    return (now or time.time()) - path.stat().st_mtime < settle_seconds
+        return set()
+    now = time.time()
+    recent = {p: sig for p in paths if (sig := _signature(p)) and now - sig[1] / 1e9 < settle_seconds}
+    quiet = min(QUIET_SECONDS, settle_seconds)
+    deadline = clock() + settle_seconds
+    while recent:
+        sleep(min(quiet, max(0.0, deadline - clock())))
+        moved = {p: sig for p in recent if (sig := _signature(p)) != recent[p]}
+        if not moved or clock() >= deadline:
+            return set(moved)
+        recent = moved
+    return set()
 
 
 def quarantine_target(path: Path, inbox: Path, day: dt.date) -> Path:

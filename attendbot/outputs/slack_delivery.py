@@ -34,7 +34,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from attendbot import messages as say
 from attendbot.config import Settings
 from attendbot.ledger import Ledger
-from attendbot.model import DayResult, FileReport, OutgoingMessage, SlackOutcome
+from attendbot.model import DayResult, DayStatus, FileReport, OutgoingMessage, SlackOutcome
 from attendbot.outputs.slack_messages import build_messages
 
 log = logging.getLogger("attendbot.slack")
@@ -49,7 +49,7 @@ NO_TOKEN = ("no SLACK_BOT_TOKEN in the environment — running as --dry-run: "
 
 
 def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, files: tuple[FileReport, ...],
-            now: dt.datetime, *, dry_run: bool, alerts: bool) -> SlackOutcome:
+            now: dt.datetime, *, dry_run: bool, alerts: bool, status: DayStatus | None = None) -> SlackOutcome:
     """Build the day's messages and send them through the outbox: sessions first, then the
     billing summary, which reports any delivery problem the session alerts met.
 
@@ -75,7 +75,7 @@ def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, 
     def build(notes=()):
         return build_messages(result, files, settings.slack, program=settings.program.name,
                               sent_before_close=before_close, resolved=resolved, not_ended=not_ended, notes=notes,
-                              digests_sent=digests_sent)
+                              digests_sent=digests_sent, status=status)
 
     messages = build()
     outbox = Outbox(ledger, settings.slack_token if live else None, api_url=settings.slack.api_url,

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
 import openpyxl
 from openpyxl import Workbook
@@ -63,7 +63,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from attendbot.codes import Disposition, GapCode, Owner
-from attendbot.model import AuthStatus, ChargeResult, DayResult, DayTrend, Evidence, FileReport, Gap
+from attendbot.model import AuthStatus, ChargeResult, DayResult, DayStatus, DayTrend, Evidence, FileReport, Gap
 
 log = logging.getLogger("attendbot.workbook")
 
@@ -116,46 +116,13 @@ _MAX_FOOTER_PROGRAM = 80  # a footer holds 255 characters in all, codes included
 _NO_CARC: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class DayStatus:
-    """How complete the day's reconciliation is, as the caller knows it. Shown on the Summary.
-
-    ``state`` is one of:
-
-    * ``complete``: every input the day needs was seen;
-    * ``incomplete``: the day was reconciled, but something is missing or was left
-      for the next run (a file still changing, an export not covering the day);
-    * ``not_business_day``: a weekend, holiday or closed day reconciled on request;
-    * ``nothing_checked``: no charge export covers the day, so no charge was judged.
-
-    ``note`` says why, in a sentence (``"Thanksgiving Day"``,
-    ``"charges_export.xlsx was still changing; it is left for the next run"``).
-    """
-
-    state: str = "complete"
-    note: str = ""
-
-    LABELS: ClassVar[dict[str, str]] = {
-        "complete": "Complete",
-        "incomplete": "Incomplete",
-        "not_business_day": "Not a business day",
-        "nothing_checked": "Nothing checked",
-    }
-    #: (fill, font colour) of the status cell.
-    COLOURS: ClassVar[dict[str, tuple[str, str]]] = {
-        "complete": DISPOSITION_COLOURS[Disposition.READY],
-        "incomplete": DISPOSITION_COLOURS[Disposition.ADJUST],
-        "not_business_day": ("DDEBF7", "1F4E78"),
-        "nothing_checked": DISPOSITION_COLOURS[Disposition.HOLD],
-    }
-
-    def __post_init__(self) -> None:
-        if self.state not in self.LABELS:
-            raise ValueError(f"day status {self.state!r} is not one of {', '.join(self.LABELS)}")
-
-    @property
-    def label(self) -> str:
-        return self.LABELS[self.state]
+#: (fill, font colour) of the Summary's day-status cell, per :class:`~attendbot.model.DayStatus` state.
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    "complete": DISPOSITION_COLOURS[Disposition.READY],
+    "incomplete": DISPOSITION_COLOURS[Disposition.ADJUST],
+    "not_business_day": ("DDEBF7", "1F4E78"),
+    "nothing_checked": DISPOSITION_COLOURS[Disposition.HOLD],
+}
 
 
 def workbook_path(audit_dir: Path, day: dt.date) -> Path:
@@ -409,6 +376,7 @@ def _charge_columns(lead_work: Mapping[int, LeadWork]) -> list[Column]:
         Column("Modifiers", lambda c: ", ".join(c.charge.modifiers)),
         Column("Units", lambda c: c.charge.units),
         Column("Supported units", lambda c: c.supported_units),
+        Column("Supported code", lambda c: c.supported_code),
         Column("Session", lambda c: c.session_label or c.charge.session, wrap=True, max_width=22),
         Column("Disposition", lambda c: str(c.disposition)),
         Column("Gaps", _gap_codes, wrap=True, max_width=26),
@@ -791,7 +759,7 @@ def _write_summary(ws: Worksheet, result: DayResult, files: Sequence[FileReport]
     _put(ws, 2, 1, "Day status")
     ws.cell(row=2, column=1).font = _BOLD
     _put(ws, 2, 2, status.label)
-    fill, font = DayStatus.COLOURS[status.state]
+    fill, font = STATUS_COLOURS[status.state]
     ws.cell(row=2, column=2).fill = _fill(fill)
     ws.cell(row=2, column=2).font = Font(bold=True, color=font)
     _put(ws, 2, 3, status.note)

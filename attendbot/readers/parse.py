@@ -20,7 +20,7 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _DATE_FORMATS = (
     "%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d", "%Y/%m/%d", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y",
     "%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%b %d %Y", "%B %d %Y", "%a %b %d %Y",
-    "%A %B %d %Y", "%Y%m%d",
+    "%A %B %d %Y", "%d %B %Y", "%Y%m%d",
 )
 _TIME_FORMATS = ("%I:%M %p", "%I:%M:%S %p", "%I %p", "%H:%M", "%H:%M:%S", "%I:%M%p", "%I%p")
 _DATE_TIME_SPLIT = re.compile(r"^(.*?\d{2,4})[ T]+(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)$")
@@ -42,10 +42,27 @@ def text(value: object) -> str | None:
 
 
 def parse_date(value: object) -> dt.date | None:
-    """``11/24/2026``, ``2026-11-24``, ``24-Nov-2026``, ``Nov 24, 2026``, Excel cells and serials."""
+    """``11/24/2026``, ``2026-11-24``, ``24-Nov-2026``, ``Nov 24, 2026``, Excel cells and serials,
+    and dates as text: ``Tuesday, November 24, 2026``, ``Tue. Nov. 24th, 2026``, ``24th November 2026``."""
     if isinstance(value, str):
         return _parse_date_text(value)
     return _parse_date(value)
+
+
+_WEEKDAY = re.compile(r"^(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?\.?,?\s+",
+                      re.IGNORECASE)
+_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b", re.IGNORECASE)
+_MONTH_DOT = re.compile(r"\b([A-Za-z]{3,4})\.", re.IGNORECASE)
+
+
+def _date_as_text(s: str) -> str | None:
+    """``'Tuesday, Nov. 24th, 2026'`` -> ``'Nov 24 2026'``: the weekday, ordinals and dots off;
+    None when there was nothing to take off."""
+    out = _WEEKDAY.sub("", s.strip(), count=1)
+    out = _ORDINAL.sub("", out)
+    out = _MONTH_DOT.sub(r"\1", out)
+    out = re.sub(r"\bSept\b", "Sep", out, flags=re.IGNORECASE)
+    return out if out != s.strip() else None
 
 
 def parse_time(value: object) -> dt.time | None:
@@ -89,6 +106,12 @@ def _parse_date(value: object) -> dt.date | None:
             return dt.datetime.strptime(s, fmt).date()
         except ValueError:
             continue
+    plain = _date_as_text(str(value))
+    if plain:
+        try:
+            return _parse_date(plain)
+        except ValueError:
+            pass
     raise ValueError(f"{str(value)[:40]!r} is not a date")
 
 
@@ -129,6 +152,57 @@ def _parse_time(value: object) -> dt.time | None:
     raise ValueError(f"{str(value)[:40]!r} is not a time of day")
 
 
+_MERIDIEM = re.compile(r"[AaPp]\.?\s*[Mm]\.?|(?<=\d)\s*[AaPp]\.?$")
+
+
+def has_meridiem(value: object) -> bool:
+    """Whether a written time says AM or PM itself (``1:30 PM``, ``9a``); a time cell, a
+    24-hour time (``13:30``, ``09:00``) or military time (``1330``) says which half of the day
+    it is too. Only a bare ``1:30`` or ``4`` leaves it open."""
+    if not isinstance(value, str):
+        return True
+    s = value.strip()
+    if _MERIDIEM.search(s):
+        return True
+    m = re.search(r"(\d{1,2})(?::\d{2})", s)
+    if m:
+        return m.group(1).startswith("0") or int(m.group(1)) > 12 or int(m.group(1)) == 0
+    return bool(re.fullmatch(r"\d{3,4}", s))  # 0900, 1330: military time
+
+
+def _minute_of(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def place_in_hours(t: dt.time, start: dt.time | None, end: dt.time | None) -> dt.time:
+    """A time written without AM/PM, read in the half of the day nearest the session's own
+    hours: in a 12:30–1:30 PM group ``1:30`` is 13:30, in a 9–12 AM group ``12:00`` is noon.
+    Unchanged when the hours are unknown or both readings fit alike."""
+    if start is None and end is None:
+        return t
+    lo, hi = _minute_of(start or end), _minute_of(end or start)
+    if hi < lo:
+        hi += 24 * 60
+
+    def distance(minutes: int) -> int:
+        return 0 if lo <= minutes <= hi else min(abs(minutes - lo), abs(minutes - hi))
+
+    here = _minute_of(t)
+    other = here + 12 * 60 if t.hour < 12 else here - 12 * 60
+    if distance(other) < distance(here):
+        return dt.time(other // 60 % 24, other % 60)
+    return t
+
+
+def parse_time_near(value: object, start: dt.time | None, end: dt.time | None) -> dt.time | None:
+    """:func:`parse_time`, then a time without AM/PM placed within the session's hours
+    (:func:`place_in_hours`)."""
+    t = parse_time(value)
+    if t is None or has_meridiem(value):
+        return t
+    return place_in_hours(t, start, end)
+
+
 _RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|to|until)\s*", re.IGNORECASE)
 
 
@@ -147,6 +221,9 @@ def parse_time_range(value: object) -> tuple[dt.time | None, dt.time | None]:
         start = candidate if candidate <= end else parse_time(f"{start_text} AM")
     else:
         start = parse_time(start_text)
+    if end < start and not has_meridiem(end_text) and end.hour < 12:
+        # "12:30 - 1:30", "11:00 - 1:00": read in the morning it would end before it starts
+        end = dt.time(end.hour + 12, end.minute)
     return start, end
 
 
@@ -193,17 +270,19 @@ _STATUS = {
     "absent": Status.NO_SHOW, "no show": Status.NO_SHOW, "noshow": Status.NO_SHOW,
     "ns": Status.NO_SHOW, "dna": Status.NO_SHOW, "did not attend": Status.NO_SHOW, "a": Status.NO_SHOW,
     "late cancel": Status.CANCELLED, "late cancellation": Status.CANCELLED, "cancelled": Status.CANCELLED,
-    "canceled": Status.CANCELLED, "excused": Status.CANCELLED, "lc": Status.CANCELLED,
+    "canceled": Status.CANCELLED, "lc": Status.CANCELLED,
     "cancelled late": Status.CANCELLED, "canceled late": Status.CANCELLED,
+    "excused": Status.EXCUSED, "excused absence": Status.EXCUSED, "absent excused": Status.EXCUSED,
+    "ea": Status.EXCUSED,
 }
 
 
 def parse_status(value: object) -> Status:
-    """An attendance status word -> present, no-show or cancellation.
+    """An attendance status word -> present, no-show, late cancellation or excused absence.
 
-    The spec files every cancellation word (``Late Cancel``, ``Cancelled``, ``Excused``)
-    under cancellation; a charged patient who cancelled is logged as ``LATE_CANCEL``
-    because the charge for the day still stood when they cancelled.
+    ``Late Cancel``, ``Cancelled`` and ``Canceled`` are late cancellations (the charge for
+    the day still stood when the patient cancelled); ``Excused`` and ``Excused Absence``
+    are excused absences: not billable, never a fee, and not a no-show.
     """
     w = words(value)
     if w not in _STATUS:

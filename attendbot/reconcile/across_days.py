@@ -35,6 +35,8 @@ from attendbot.messages import gap_facts, gap_message
 from attendbot.model import Authorization, AuthStatus, ChargeResult, Gap, PatientDay, SessionSummary
 from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import ChargeFacts
+from attendbot.reconcile.sessions import Session
+from attendbot.reconcile.units import Interval, union_minutes
 
 
 def _weekdays_only(day: dt.date) -> bool:
@@ -209,8 +211,9 @@ def authorization_gaps(day: dt.date, facts: Sequence[ChargeFacts], history: Hist
 # --- concurrent reviews -----------------------------------------------------------
 
 
-def business_days_between(history: History, first: dt.date, last: dt.date) -> int:
-    """Business days after ``first`` up to and including ``last``."""
+def business_days_after(history: History, first: dt.date, last: dt.date) -> int:
+    """How many business days after ``first`` up to and including ``last`` (a count; the dates
+    themselves are :func:`attendbot.calendar.business_days_between`)."""
     return sum(1 for n in range(1, (last - first).days + 1)
                if history.is_business_day(first + dt.timedelta(days=n)))
 
@@ -233,7 +236,7 @@ def review_state(auths: Sequence[Authorization], day: dt.date, reminder_days: in
         return auth, "due", when
     if any(a.start > auth.start for a in auths):
         return None  # a newer authorization has arrived
-    late = business_days_between(history, review, day)
+    late = business_days_after(history, review, day)
     return auth, "overdue", (f"was due {review:%a} {review} ({late} business day{'s' if late != 1 else ''} ago) "
                              "and no newer authorization is on file")
 
@@ -298,60 +301,36 @@ def _m(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
-def _union(intervals: list[tuple[int, int]]) -> int:
-    total, end = 0, None
-    for a, b in sorted(intervals):
-        if end is None or a > end:
-            total += b - a
-            end = b
-        elif b > end:
-            total += b - end
-            end = b
-    return total
-
-
-def _interval(f: ChargeFacts) -> tuple[int, int] | None:
-    """The patient's time in the charge's session: the conservative in and out, within the session."""
-    ins = [t for t in (f.line.time_in if f.line else None, f.ehr.time_in if f.ehr else None) if t]
-    outs = [t for t in (f.line.time_out if f.line else None, f.ehr.time_out if f.ehr else None) if t]
-    start, end = f.session.start, f.session.end
-    if ins and outs:
-        first, last = max(_m(t) for t in ins), min(_m(t) for t in outs)
-        if start is not None:
-            first = max(first, _m(start))
-        if end is not None:
-            last = min(last, _m(end))
-        return (first, max(first, last))
-    if start is not None and end is not None and end > start:  # attended, times unknown: the session
-        return (_m(start), _m(end))
+def _span(session: Session, span: Interval | None) -> Interval | None:
+    """The patient's time in an attended session: as recorded, or — times unknown — the session's hours."""
+    if span is not None:
+        return span
+    if session.start is not None and session.end is not None and session.end > session.start:
+        return (_m(session.start), _m(session.end))
     return None
 
 
 def patient_days(facts: Sequence[ChargeFacts]) -> tuple[PatientDay, ...]:
-    """Each charged patient's attendance of the day: minutes over its sessions, overlaps once."""
-    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    extra: dict[str, int] = defaultdict(int)
-    attended: dict[str, bool] = {}
-    seen: set[tuple[str, str]] = set()
+    """Each charged patient's attendance of the day, from the patient-day reconcile built
+    (:class:`attendbot.reconcile.rules.PatientDay`): every session they attended — EHR present
+    or a signed line, charged or not, so a per diem charged once for two groups counts both —
+    time in two at once counted once. A code billed without the patient is no attendance."""
+    out: dict[str, PatientDay] = {}
     for f in facts:
         pid = f.charge.patient_id
-        attended[pid] = attended.get(pid, False) or f.attended
-        if not f.attended or (pid, f.session.ident) in seen:
+        if pid in out:
             continue
-        seen.add((pid, f.session.ident))
-        span = _interval(f)
-        if span is not None:
-            spans[pid].append(span)
-        elif f.minutes:
-            extra[pid] += f.minutes
-    return tuple(PatientDay(pid, _union(spans[pid]) + extra[pid], attended[pid]) for pid in sorted(attended))
+        attended = f.day.attended if f.day is not None else []
+        spans = [s for s in (_span(session, span) for session, span in attended) if s is not None]
+        out[pid] = PatientDay(pid, union_minutes(spans), bool(attended))
+    return tuple(out[pid] for pid in sorted(out))
 
 
 def program_minutes(sessions: Sequence[SessionSummary]) -> int | None:
     """How long the program's day ran: its sessions' hours, overlaps once (None: no session has times)."""
     spans = [(_m(s.start), _m(s.end)) for s in sessions if s.start is not None and s.end is not None
              and s.end > s.start]
-    return _union(spans) if spans else None
+    return union_minutes(spans) if spans else None
 
 
 def _hours(minutes: float) -> str:
