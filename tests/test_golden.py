@@ -112,6 +112,13 @@ def test_json_document_has_the_spec_shape(demo):
         "skills_signin.xlsx": ("signin", "read"),
         "Scan_0042.pdf": ("unknown", "unreadable"),
         "meeting-notes.docx": ("unknown", "ignored"),
+        "authorizations_report.xlsx": ("authorizations", "read"),  # the later days' story (samples/later_days)
+        "charges_export_20261125.csv": ("charges", "read"),
+        "EHR_attendance_20261125.csv": ("ehr_attendance", "read"),
+        "morning_signin_20261125.xlsx": ("signin", "read"),
+        "charges_export_20261127.csv": ("charges", "read"),
+        "EHR_attendance_20261127.csv": ("ehr_attendance", "read"),
+        "morning_signin_20261127.xlsx": ("signin", "read"),
     }
     assert doc["slack"] == {"mode": "dry-run", "messages": 5}
     json.dumps(doc)  # serialisable as is
@@ -126,11 +133,12 @@ def test_the_scan_is_quarantined_with_a_note_and_nothing_is_lost(demo):
     assert (root / "inbox" / "meeting-notes.docx").exists()  # ignored files stay where they were dropped
 
 
-def test_the_audit_workbook_has_the_six_sheets_with_every_charge(demo):
+def test_the_audit_workbook_has_its_sheets_with_every_charge(demo):
     _, _, run = demo
     outcome = run()
     wb = openpyxl.load_workbook(outcome.workbook)
-    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources"]
+    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Authorizations",
+                             "Trends"]
     charges = wb["Charges"]
     header = [c.value for c in charges[1]]
     ids = [row[header.index("Charge ID")] for row in charges.iter_rows(min_row=2, values_only=True)]
