@@ -41,6 +41,8 @@ TEMPLATES: dict[G, str] = {
     G.UNBILLED_ATTENDANCE: "A patient attended {session} ({how}) with no charge — add the charge or note why.",
     G.UNMATCHED_SIGNIN_NAME: "Line {line} of the {session} sheet {detail} — check the printed name.",
     G.UNREADABLE_FILE: "{file} could not be read: {reason} — {action}",
+    G.SCAN_UNCERTAIN: "{where} of the scanned sheet {file}: {what} could not be read with confidence ({detail}) — "
+                      "look at the paper sheet and correct it, or re-scan it more clearly.",
 }
 
 

@@ -15,7 +15,7 @@ from attendbot.cli import build_parser, main
 from conftest import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("run", "serve", "check", "demo", "purge")
+COMMANDS = ("run", "serve", "check", "demo", "purge", "rosters")
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_check_lists_the_inbox_and_changes_nothing(tmp_path, monkeypatch, capsys
     out = capsys.readouterr().out
     assert "configuration OK" in out
     assert re.search(r"charges_export_20261124\.xlsx: charges", out)
-    assert re.search(r"Scan_0042\.pdf: unreadable: no text layer", out)
+    assert re.search(r"Scan_0042\.pdf: signin", out)  # an image-only PDF, read by OCR
     assert re.search(r"meeting-notes\.docx: ignored", out)
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "p").rglob("*")) == before
 

@@ -70,7 +70,9 @@ def test_a_ledger_from_before_each_migration_is_brought_up_to_date_and_keeps_its
     ledger = _open_and_check(path, _latest_tables(tmp_path))
     try:
         for table, row in rows.items():
-            assert list(ledger.db[table].rows) == [row], table
+            [kept] = list(ledger.db[table].rows)
+            assert {k: kept[k] for k in row} == row, table  # a later migration may add (empty) columns
+            assert all(kept[k] is None for k in kept.keys() - row.keys()), table
         run_id = ledger.start_run(DAY, dry_run=True)  # and it is usable as a current ledger
         ledger.finish_run(run_id, "ok")
         assert ledger.outbox(DAY) == {}

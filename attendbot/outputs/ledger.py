@@ -91,6 +91,14 @@ def m002_slack_outbox(db: sqlite_utils.Database) -> None:
     db["slack_messages"].create_index(["day"])
 
 
+@MIGRATIONS()
+def m003_scan_judgements(db: sqlite_utils.Database) -> None:
+    """How a scanned sheet and each of its lines were judged (SigninSheet.how, SigninLine.how/confidence)."""
+    db["signin_sheets"].add_column("how", str)
+    db["signin_lines"].add_column("how", str)
+    db["signin_lines"].add_column("confidence", float)
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 

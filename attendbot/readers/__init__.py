@@ -20,6 +20,7 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
     from attendbot.readers.charges import ChargeReader
     from attendbot.readers.ehr import EhrAttendanceReader
     from attendbot.readers.signin_pdf import SigninPdfReader
+    from attendbot.readers.signin_scan import SigninScanReader
     from attendbot.readers.signin_xlsx import SigninXlsxReader
 
     return (
@@ -27,6 +28,7 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
         EhrAttendanceReader(columns("ehr_attendance")),
         SigninXlsxReader(),
         SigninPdfReader(),
+        SigninScanReader(),  # image-only PDFs and PNG/JPEG/TIFF scans
     )
 
 
@@ -66,4 +68,4 @@ def why_ignored(src: SourceFile) -> str:
     if src.format in ("text", "xlsx"):
         return ("no header row naming a charge export's or an EHR attendance export's required columns, "
                 "and no sign-in sheet layout; map other column names in [columns.*] of attendbot.toml")
-    return "not a PDF, XLSX or CSV file"
+    return "not a PDF, XLSX, CSV or scanned-image (PNG, JPEG, TIFF) file"

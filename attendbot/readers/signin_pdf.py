@@ -14,16 +14,16 @@ import re
 from dataclasses import dataclass, field
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
 from attendbot.readers.pdf_backend import Box, Cell, PageUnreadable, PageView, Table
 from attendbot.readers.source import SourceFile
 
-NO_TEXT_LAYER = "no text layer (a scanned image?) — OCR is not supported yet"
 IDENTIFY_PAGES = 3  # identify looks at this many pages at most
 SCAN_COVERAGE = 0.8  # an image over this share of a page with text: an OCR'd scan
+# Pages with no text layer, and OCR'd scans, are read as scans (attendbot.readers.signin_scan); a
+# PDF whose first pages are all images is the scan reader's, not this one's.
 
 # Header labels; an alternative that fails on the colon falls through to the next
 # one, so "Group Leader:" is a facilitator and "Start Time:" is not "Time:".
@@ -152,16 +152,16 @@ class SigninPdfReader(Reader):
             saw_text = True
             if _Layout.of(page.text).is_signin:
                 return True
-        if not saw_text:
-            raise UnreadableFile(NO_TEXT_LAYER)
-        return False
+        return False  # no text at all: an image-only PDF, which SigninScanReader claims
 
     def read(self, src: SourceFile) -> ReadResult:
+        from attendbot.readers.signin_scan import read_scanned_pdf_page
+
         doc = src.pdf
         result = ReadResult()
         for page in doc.pages():
             try:
-                _PageReader(src.shown, page, result).read()
+                _PageReader(src.shown, page, result, lambda n: read_scanned_pdf_page(src, n, result)).read()
             except PageUnreadable as exc:
                 result.problems.append(Problem(exc.reason, Evidence(src.shown, page=page.number),
                                                GapCode.UNREADABLE_FILE))
@@ -175,9 +175,10 @@ class SigninPdfReader(Reader):
 class _PageReader:
     """One page into at most one sheet, and problems into the result."""
 
-    def __init__(self, shown: str, page: PageView, result: ReadResult):
+    def __init__(self, shown: str, page: PageView, result: ReadResult, scan=None):
         self.shown, self.page, self.result = shown, page, result
         self.n = page.number
+        self.scan = scan  # reads page n as a scanned image instead
 
     def problem(self, message: str, gap: GapCode | None = None, row: int | None = None) -> None:
         self.result.problems.append(Problem(message, Evidence(self.shown, page=self.n, row=row), gap))
@@ -185,15 +186,14 @@ class _PageReader:
     def read(self) -> None:
         page, n = self.page, self.n
         if not page.has_text_layer:
-            self.problem(f"page {n} has no text layer (a scan?) — OCR is not supported yet", GapCode.UNREADABLE_FILE)
+            self.scan(n)  # an image-only page: read it as a scan
             return
         layout = _Layout.of(page.text)
         if not layout.looks_like_signin:
             self.problem(f"page {n} is not a sign-in sheet (no Group/Date header and no signature table); skipped")
             return
         if page.image_coverage >= SCAN_COVERAGE:
-            self.problem(f"page {n} is a scanned image with an OCR text layer: signatures in the image "
-                         f"cannot be checked", GapCode.UNREADABLE_FILE)
+            self.scan(n)  # a scan with an OCR text layer: its signatures are ink in the image
             return
         group = " ".join(layout.fields.get("group", "").split())
         day, no_date = _date(layout.fields.get("date", ""))
