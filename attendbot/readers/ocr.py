@@ -105,6 +105,7 @@ def engine() -> Any:
         # became a huge image. Limit the long side instead.
         "Det.limit_type": "max",
         "Det.limit_side_len": DET_LIMIT_SIDE,
+        "Rec.rec_batch_num": 16,  # a page's names and times in one or two network calls
     }
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     try:
@@ -123,36 +124,55 @@ def _rgb(image: Any) -> Any:
 
 
 def read_text(image: Any) -> list[TextBox]:
-    """Find and read every line of text in a (grey) image region, top to bottom.
-
-    Each line found is read on its own: RapidOCR reads found lines in batches padded to the
-    widest, which costs a short label as much as a long title."""
+    """Find and read every line of text in a (grey) image region, top to bottom."""
     out = engine()(_rgb(image), use_det=True, use_cls=False, use_rec=False)
     boxes = getattr(out, "boxes", None)
     if boxes is None:
         return []
-    found = []
+    places, crops = [], []
     h, w = image.shape[:2]
     for quad in boxes:
         xs, ys = [float(p[0]) for p in quad], [float(p[1]) for p in quad]
         x0, top, x1, bottom = max(0.0, min(xs)), max(0.0, min(ys)), min(float(w), max(xs)), min(float(h), max(ys))
         pad = 0.15 * (bottom - top)
         crop = image[int(max(0, top - pad)):int(min(h, bottom + pad)), int(max(0, x0 - pad)):int(min(w, x1 + pad))]
-        if crop.size == 0:
-            continue
-        text, score = recognize(crop)
-        if text:
-            found.append(TextBox(text, score, x0, top, x1, bottom))
+        if crop.size:
+            places.append((x0, top, x1, bottom))
+            crops.append(crop)
+    found = [TextBox(text, score, *place) for place, (text, score) in zip(places, recognize_many(crops)) if text]
     return sorted(found, key=lambda b: (b.top, b.x0))
 
 
 def recognize(image: Any) -> tuple[str, float]:
     """Read one line of text that fills a (grey) crop: its text and the engine's confidence."""
-    out = engine()(_rgb(image), use_det=False, use_cls=False, use_rec=True)
-    txts = getattr(out, "txts", None)
-    if not txts:
-        return "", 0.0
-    return str(txts[0]).strip(), float(out.scores[0])
+    return recognize_many([image])[0]
+
+
+def recognize_many(images: list[Any]) -> list[tuple[str, float]]:
+    """:func:`recognize` for many crops at once, in order.
+
+    The recogniser runs them in batches of similar widths (one network call per batch, which
+    is what makes a page of names cheap). Where RapidOCR's recogniser cannot be reached (its
+    internals moved), each crop is read on its own through the public call."""
+    if not images:
+        return []
+    eng = engine()
+    recognizer = None
+    try:
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        recognizer = eng._load_rec_model()
+    except (ImportError, AttributeError):
+        pass
+    if recognizer is not None:
+        out = recognizer(TextRecInput(img=[_rgb(i) for i in images]))
+        return [(str(t).strip(), float(sc)) for t, sc in zip(out.txts, out.scores)]
+    results = []
+    for image in images:
+        out = eng(_rgb(image), use_det=False, use_cls=False, use_rec=True)
+        txts = getattr(out, "txts", None)
+        results.append((str(txts[0]).strip(), float(out.scores[0])) if txts else ("", 0.0))
+    return results
 
 
 def lines(boxes: list[TextBox]) -> list[list[TextBox]]:

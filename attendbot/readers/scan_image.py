@@ -225,22 +225,25 @@ def _rotate(grey: np.ndarray, angle: float) -> np.ndarray:
 
 
 def skew_angle(ink: np.ndarray) -> float:
-    """Degrees to turn the page (counter-clockwise positive, as OpenCV turns) so its lines are level."""
+    """Degrees to turn the page (counter-clockwise positive, as OpenCV turns) so its lines are level:
+    a coarse search on a small copy of the page, then a fine one on a larger copy."""
     cv2 = _cv2()
     h, w = ink.shape
-    scale = 800 / w
-    small = cv2.resize(ink * 255, (800, max(8, int(h * scale))), interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape
 
-    def sharpness(angle: float) -> float:
+    def sharpness(small: np.ndarray, angle: float) -> float:
+        sh, sw = small.shape
         matrix = cv2.getRotationMatrix2D((sw / 2, sh / 2), angle, 1.0)
         turned = cv2.warpAffine(small, matrix, (sw, sh), flags=cv2.INTER_NEAREST, borderValue=0)
         rows = turned.sum(axis=1, dtype=np.float64)
         return float((rows * rows).sum())
 
-    best = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.25), key=sharpness)
-    fine = max(np.arange(best - 0.25, best + 0.25 + 1e-9, 0.05), key=sharpness)
-    return float(round(fine, 2))
+    def shrunk(width: int) -> np.ndarray:
+        return cv2.resize(ink * 255, (width, max(8, int(h * width / w))), interpolation=cv2.INTER_AREA)
+
+    coarse, fine = shrunk(400), shrunk(800)
+    best = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.25), key=lambda a: sharpness(coarse, a))
+    finest = max(np.arange(best - 0.25, best + 0.25 + 1e-9, 0.05), key=lambda a: sharpness(fine, a))
+    return float(round(finest, 2))
 
 
 def prepare(grey: np.ndarray) -> Page:

@@ -49,7 +49,7 @@ from attendbot.messages import gap_message
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
-from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize
+from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize, recognize_many
 from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, find_grid, find_qr, horizontal_rules,
                                           image_format, image_pages, pdf_page_count, pdf_pages, prepare)
 from attendbot.readers.source import SourceFile
@@ -200,6 +200,7 @@ class ScanPageReader:
             return
         self.turned_note(page)
         rows = RowReader(self, page, grid, ROSTER_COLUMNS, "roster")
+        rows.prefetch(range(1, body + 1))
         sheet_lines = []
         for index in range(1, body + 1):
             number = mark.first_row + index - 1
@@ -241,6 +242,7 @@ class ScanPageReader:
         self.turned_note(page)
         start, end = self.session_times(layout.fields)
         rows = RowReader(self, page, grid, columns, "ocr")
+        rows.prefetch(range(1, grid.rows))
         sheet_lines = []
         for index in range(1, grid.rows):
             line = rows.read(index, index)
@@ -256,12 +258,13 @@ class ScanPageReader:
         from attendbot.readers.signin_pdf import _COLUMNS
 
         columns: dict[str, int] = {}
+        found = []
         for col in range(grid.columns):
             x0, top, x1, bottom = grid.cell(0, col)
-            share, box = page.ink_in(x0 + 4, top + 4, x1 - 4, bottom - 4)
-            if box is None:
-                continue
-            text, score = recognize(page.crop(box[0] - 6, box[1] - 6, box[2] + 6, box[3] + 6))
+            box = page.ink_in(x0 + 4, top + 4, x1 - 4, bottom - 4)[1]
+            if box is not None:
+                found.append((col, page.crop(box[0] - 6, box[1] - 6, box[2] + 6, box[3] + 6)))
+        for (col, _), (text, score) in zip(found, recognize_many([crop for _, crop in found])):
             title = parse.words(text)
             if score < HEADER_MIN_SCORE or not title:
                 continue
@@ -328,6 +331,19 @@ class RowReader:
     def __init__(self, page_reader: ScanPageReader, page: Page, grid: Grid, columns: dict[str, int], how: str):
         self.pr, self.page, self.grid, self.columns, self.how = page_reader, page, grid, columns, how
         self.margin = max(4.0, CELL_MARGIN * grid.row_height)
+        self.texts: dict[tuple[int, str], tuple[str, float] | None] = {}
+
+    def prefetch(self, indices: range) -> None:
+        """Read the written cells (names, times) of these rows by OCR, all in one batch."""
+        wanted = []
+        for index in indices:
+            for column in ("name", "time_in", "time_out"):
+                crop = self.crop_of(index, column)
+                self.texts[(index, column)] = None
+                if crop is not None:
+                    wanted.append(((index, column), crop))
+        for (key, _), read in zip(wanted, recognize_many([crop for _, crop in wanted])):
+            self.texts[key] = read
 
     def inside(self, index: int, column: str) -> tuple[float, float, float, float] | None:
         col = self.columns.get(column)
@@ -337,8 +353,8 @@ class RowReader:
         m = self.margin
         return x0 + m, top + m, x1 - m, bottom - m
 
-    def text_in(self, index: int, column: str) -> tuple[str, float] | None:
-        """What is written in a cell, by OCR: None when the cell is empty."""
+    def crop_of(self, index: int, column: str):
+        """The written part of a cell (its ink's box, padded), or None when the cell is empty."""
         area = self.inside(index, column)
         if area is None:
             return None
@@ -347,9 +363,14 @@ class RowReader:
             return None
         pad = 0.2 * self.grid.row_height
         x0, top, x1, bottom = self.grid.cell(index, self.columns[column])
-        crop = self.page.crop(max(x0 + 3, box[0] - pad), max(top + 3, box[1] - pad),
+        return self.page.crop(max(x0 + 3, box[0] - pad), max(top + 3, box[1] - pad),
                               min(x1 - 3, box[2] + pad), min(bottom - 3, box[3] + pad))
-        return recognize(crop)
+
+    def text_in(self, index: int, column: str) -> tuple[str, float] | None:
+        """What is written in a cell, by OCR: None when the cell is empty."""
+        if (index, column) not in self.texts:
+            self.prefetch(range(index, index + 1))
+        return self.texts[(index, column)]
 
     def read(self, index: int, number: int, mark: RosterMark | None = None) -> SigninLine | None:
         """Row ``index`` of the table (1: the first under the titles), numbered ``number`` on the sheet."""

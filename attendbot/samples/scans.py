@@ -90,6 +90,6 @@ def save_image(image: Image.Image, path: Path, dpi: int = 200) -> Path:
     """As PNG, JPEG or TIFF by the file's suffix (JPEG at a phone's quality)."""
     path = Path(path)
     kind = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}[path.suffix.lower()]
-    options = {"quality": 80} if kind == "JPEG" else {}
+    options = {"quality": 80} if kind == "JPEG" else {"compress_level": 1} if kind == "PNG" else {}
     image.save(path, format=kind, dpi=(dpi, dpi), **options)
     return path
