@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+BATCH = 16  # crops recognised in one network call at most
+BATCH_SPREAD = 1.3  # ... whose width (for their height) differs at most this much
 DET_LIMIT_SIDE = 960  # px: the detector sees a region at most this long (text stays ~17 px high)
 _INSTALL = "install attendbot's dependencies again (pip install -e .), which include rapidocr and onnxruntime"
 
@@ -105,7 +107,11 @@ def engine() -> Any:
         # became a huge image. Limit the long side instead.
         "Det.limit_type": "max",
         "Det.limit_side_len": DET_LIMIT_SIDE,
-        "Rec.rec_batch_num": 16,  # a page's names and times in one or two network calls
+        "Rec.rec_batch_num": BATCH,
+        # The recogniser pads every crop to at least this width (RapidOCR's default, 320 px, made a
+        # short time cost as much as a long name); crops are batched by width instead (_batches).
+        "Rec.rec_img_shape": [3, 48, 48],
+        "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,  # ~10% faster; well inside the memory budget
     }
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     try:
@@ -148,6 +154,19 @@ def recognize(image: Any) -> tuple[str, float]:
     return recognize_many([image])[0]
 
 
+def _batches(images: list[Any]) -> list[list[int]]:
+    """Indices of ``images`` in batches of similar shape: every crop in a batch is padded to the
+    widest one's width (for its height), so a short time beside a long title would cost as much."""
+    ratio = {i: image.shape[1] / max(1, image.shape[0]) for i, image in enumerate(images)}
+    batches: list[list[int]] = []
+    for i in sorted(ratio, key=ratio.get):
+        if batches and len(batches[-1]) < BATCH and ratio[i] <= BATCH_SPREAD * ratio[batches[-1][0]]:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 def recognize_many(images: list[Any]) -> list[tuple[str, float]]:
     """:func:`recognize` for many crops at once, in order.
 
@@ -165,8 +184,12 @@ def recognize_many(images: list[Any]) -> list[tuple[str, float]]:
     except (ImportError, AttributeError):
         pass
     if recognizer is not None:
-        out = recognizer(TextRecInput(img=[_rgb(i) for i in images]))
-        return [(str(t).strip(), float(sc)) for t, sc in zip(out.txts, out.scores)]
+        results: list[tuple[str, float]] = [("", 0.0)] * len(images)
+        for batch in _batches(images):
+            out = recognizer(TextRecInput(img=[_rgb(images[i]) for i in batch]))
+            for i, text, score in zip(batch, out.txts, out.scores):
+                results[i] = (str(text).strip(), float(score))
+        return results
     results = []
     for image in images:
         out = eng(_rgb(image), use_det=False, use_cls=False, use_rec=True)

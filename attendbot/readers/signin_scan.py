@@ -353,15 +353,16 @@ class RowReader:
         m = self.margin
         return x0 + m, top + m, x1 - m, bottom - m
 
-    def crop_of(self, index: int, column: str):
-        """The written part of a cell (its ink's box, padded), or None when the cell is empty."""
+    def crop_of(self, index: int, column: str, pad_share: float = 0.2):
+        """The written part of a cell (its ink's box, padded by ``pad_share`` of the row height),
+        or None when the cell is empty."""
         area = self.inside(index, column)
         if area is None:
             return None
         _, box = self.page.ink_in(*area)
         if box is None:
             return None
-        pad = 0.2 * self.grid.row_height
+        pad = pad_share * self.grid.row_height
         x0, top, x1, bottom = self.grid.cell(index, self.columns[column])
         return self.page.crop(max(x0 + 3, box[0] - pad), max(top + 3, box[1] - pad),
                               min(x1 - 3, box[2] + pad), min(bottom - 3, box[3] + pad))
@@ -387,10 +388,12 @@ class RowReader:
             return None
         name, score = name_read
         if mark is not None:  # a printed roster row: the name must be the one printed there
-            confidence = 1.0 if mark.matches(number, name) else 0.0
-            if not confidence:
+            if not mark.matches(number, name):
+                name = self.second_reading(index, number, mark)
+            if name is None:
                 pr.uncertain("the printed name", "it did not read back as the roster printed it", number)
                 return None
+            confidence = 1.0
         else:
             confidence = score
             if score < NAME_MIN_SCORE or not parse.words(name):
@@ -403,6 +406,16 @@ class RowReader:
             time_in=times["time_in"], time_out=times["time_out"],
             evidence=Evidence(pr.shown, page=pr.n, row=number), how=self.how,
             confidence=round(min(confidence, signature.confidence), 3))
+
+    def second_reading(self, index: int, number: int, mark: RosterMark) -> str | None:
+        """A roster name OCR misread (its check failed), read again from differently framed crops
+        (the recogniser scales a crop to a fixed height, so the framing changes what it sees):
+        the first reading that matches the check, or None."""
+        crops = [c for c in (self.crop_of(index, "name", share) for share in (0.08, 0.35)) if c is not None]
+        for text, _ in recognize_many(crops):
+            if mark.matches(number, text):
+                return text
+        return None
 
     def time_at(self, index: int, column: str, number: int) -> dt.time | None:
         read = self.text_in(index, column)
