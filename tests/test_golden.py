@@ -67,11 +67,11 @@ def test_every_charge_gets_the_expected_disposition_and_gaps(demo):
     assert got == EXPECTED
 
 
-def test_day_level_gaps_name_the_unbilled_patient_and_the_stranger(demo):
+def test_day_level_gaps_name_the_unbilled_patient_the_stranger_and_the_scan(demo):
     _, _, run = demo
     gaps = json_document(run())["gaps"]
     loose = {(g["code"], g["patient_id"]) for g in gaps if g["charge_id"] is None}
-    assert loose == {("UNBILLED_ATTENDANCE", "004838"), ("UNMATCHED_SIGNIN_NAME", None)}  # the scan is read (OCR)
+    assert loose == {("UNBILLED_ATTENDANCE", "004838"), ("UNMATCHED_SIGNIN_NAME", None), ("UNREADABLE_FILE", None)}
     unmatched = next(g for g in gaps if g["code"] == "UNMATCHED_SIGNIN_NAME")
     assert unmatched["evidence"] == {"file": "inbox/2026-11-24/signin_morning_family.pdf", "page": 1, "row": 10}
 
@@ -105,20 +105,19 @@ def test_json_document_has_the_spec_shape(demo):
         "EHR_attendance.csv": ("ehr_attendance", "read"),
         "signin_morning_family.pdf": ("signin", "read"),
         "skills_signin.xlsx": ("signin", "read"),
-        "Scan_0042.pdf": ("signin", "read"),  # image-only: read by OCR (its sheet is the day before's)
+        "Scan_0042.pdf": ("signin", "unreadable"),  # a scan, but of a sheet's blank back
         "meeting-notes.docx": ("unknown", "ignored"),
     }
     assert doc["slack"] == {"mode": "dry-run", "messages": 5}
     json.dumps(doc)  # serialisable as is
 
 
-def test_the_scan_is_read_by_ocr_for_its_own_day_and_nothing_is_moved(demo):
-    root, settings, run = demo
-    outcome = run()
-    scan = next(f for f in outcome.files if f.path.endswith("Scan_0042.pdf"))
-    assert scan.days == ("2026-11-23",) and not scan.used_for_day
-    assert not (root / "quarantine").exists()
-    assert (root / "inbox" / "2026-11-24" / "Scan_0042.pdf").exists()
+def test_the_scan_is_quarantined_with_a_note_and_nothing_is_lost(demo):
+    root, _, run = demo
+    run()
+    moved = root / "quarantine" / "2026-11-24" / "Scan_0042.pdf"
+    assert moved.exists() and not (root / "inbox" / "2026-11-24" / "Scan_0042.pdf").exists()
+    assert "page 1 is blank" in moved.with_name("Scan_0042.pdf.why.txt").read_text()
     assert (root / "inbox" / "meeting-notes.docx").exists()  # ignored files stay where they were dropped
 
 

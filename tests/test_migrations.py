@@ -111,7 +111,7 @@ def test_a_ledger_from_before_the_slack_outbox_keeps_its_day_and_a_rerun_changes
     run_once(settings, DAY, dry_run=True, out=io.StringIO())
     db = sqlite_utils.Database(settings.db)
     db["slack_messages"].drop()
-    db.execute(f"DELETE FROM [{MIGRATIONS.migrations_table}] WHERE name = 'm002_slack_outbox'")
+    db.execute(f"DELETE FROM [{MIGRATIONS.migrations_table}] WHERE name != 'm001_initial'")  # and later ones
     db.conn.commit()
     kept = {t: list(db[t].rows) for t in ("charges", "attendance", "signin_lines", "dispositions", "gaps", "files")}
     db.close()

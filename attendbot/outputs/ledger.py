@@ -94,9 +94,10 @@ def m002_slack_outbox(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m003_scan_judgements(db: sqlite_utils.Database) -> None:
     """How a scanned sheet and each of its lines were judged (SigninSheet.how, SigninLine.how/confidence)."""
-    db["signin_sheets"].add_column("how", str)
-    db["signin_lines"].add_column("how", str)
-    db["signin_lines"].add_column("confidence", float)
+    for table, column, kind in (("signin_sheets", "how", str), ("signin_lines", "how", str),
+                                ("signin_lines", "confidence", float)):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
 
 
 # --- records <-> rows -------------------------------------------------------------

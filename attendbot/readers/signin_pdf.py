@@ -145,14 +145,10 @@ class SigninPdfReader(Reader):
     def identify(self, src: SourceFile) -> bool:
         if src.format != "pdf":
             return False
-        saw_text = False
         for page in src.pdf.pages(limit=IDENTIFY_PAGES):
-            if not page.has_text_layer:
-                continue
-            saw_text = True
-            if _Layout.of(page.text).is_signin:
+            if page.has_text_layer and _Layout.of(page.text).is_signin:
                 return True
-        return False  # no text at all: an image-only PDF, which SigninScanReader claims
+        return False  # no sign-in text; an image-only PDF is SigninScanReader's
 
     def read(self, src: SourceFile) -> ReadResult:
         from attendbot.readers.signin_scan import read_scanned_pdf_page

@@ -122,7 +122,11 @@ class SigninScanReader(Reader):
                         f"{TIME_SHARE * budget.FILE_SECONDS:g} s — split the scan into smaller files",
                         Evidence(src.shown, page=number), GapCode.UNREADABLE_FILE))
                     break
-                ScanPageReader(src.shown, number, result).read(grey)
+                try:
+                    ScanPageReader(src.shown, number, result).read(grey)
+                except UnreadableFile as exc:  # this page only; the others are still read
+                    result.problems.append(Problem(f"page {number} cannot be read: {exc.reason}",
+                                                   Evidence(src.shown, page=number), GapCode.UNREADABLE_FILE))
                 last = number
         except OcrUnavailable as exc:
             raise UnreadableFile(exc.reason) from None
