@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Threads onnxruntime may use (default: one per core). Its threads spin while they wait, so on a
+# machine other work keeps busy, 1 reads a page about twice as fast as 2 (measured: bench/RESULTS.md).
+THREADS_VARIABLE = "ATTENDBOT_OCR_THREADS"
 BATCH = 16  # crops recognised in one network call at most
 BATCH_SPREAD = 1.3  # ... whose width (for their height) differs at most this much
 DET_LIMIT_SIDE = 960  # px: the detector sees a region at most this long (text stays ~17 px high)
@@ -113,6 +116,9 @@ def engine() -> Any:
         "Rec.rec_img_shape": [3, 48, 48],
         "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,  # ~10% faster; well inside the memory budget
     }
+    threads = os.environ.get(THREADS_VARIABLE, "").strip()
+    if threads.isdigit() and int(threads) > 0:
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     try:
         _engine = rapidocr.RapidOCR(params=params)
