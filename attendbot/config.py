@@ -7,8 +7,10 @@ exactly this code.
 
 Payer rules are layered like pdfplumber's table settings: a code section inside
 a payer overrides that payer, a payer section overrides ``[defaults]``, and
-``[defaults]`` overrides the built-in values below. :meth:`PayerBook.policy`
-resolves a charge's payer name once into a flat :class:`Policy`.
+``[defaults]`` overrides the spec's defaults (the ``[defaults]`` of the example
+``payers.toml`` shipped in ``attendbot/samples``, the one copy of them).
+:meth:`PayerBook.policy_for` resolves a charge's payer name and code once into the
+flat :class:`~attendbot.reconcile.policy.Policy` that reconciliation reads.
 
 Secrets never live in these files. Before anything else is checked, every key
 and string value of both files is looked at: a value that looks like a Slack
@@ -30,8 +32,9 @@ import datetime as dt
 import os
 import re
 import tomllib
+from importlib import resources
 import zoneinfo
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,8 +43,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from attendbot.errors import ConfigError
 from attendbot.readers.columns import FIELDS_BY_KIND
+from attendbot.reconcile.policy import CodeRule, Policy
 
 DEFAULT_CONFIG = Path("config/attendbot.toml")
+MINUTES_A_DAY = 24 * 60
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -68,7 +73,7 @@ class ProgramSection(_Section):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     holidays: str = "US"
     closed_days: list[Annotated[dt.date, Field(strict=False)]] = Field(default_factory=list)
-    follow_up_minutes: Annotated[int, Field(ge=0)] = 30  # re-check the inbox this often until close; 0: never
+    follow_up_minutes: Annotated[int, Field(ge=0, le=MINUTES_A_DAY)] = 30  # re-check the inbox this often; 0: never
 
     _check_times = field_validator("run_at", "close_of_business")(_hhmm)
 
@@ -106,7 +111,8 @@ class PathsSection(_Section):
     inbox: str = "inbox"
     db: str = "var/attendbot.db"
     audit_dir: str = "audit"
-    settle_seconds: Annotated[float, Field(ge=0)] = 5.0  # a file changed more recently waits for the next run
+    settle_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False, strict=False)] = 5.0  # wait for a file
+    # changed more recently than this to settle (at most this long)
 
 
 class SlackSection(_Section):
@@ -114,6 +120,10 @@ class SlackSection(_Section):
     billing_channel: str = ""
     facilitator_channel: str = ""
     patient_identity: Literal["none", "initials", "full"] = "none"
+    intake_channel: str = ""  # authorization and review digests (default: billing_channel)
+    clinical_channel: str = ""  # repeat no-shows and weekly hours (default: billing_channel)
+    billing_leads: list[str] = Field(default_factory=list)  # Slack user ids who may answer any alert
+    escalate_before_close_minutes: Annotated[int, Field(ge=0, le=MINUTES_A_DAY)] = 45
     facilitators: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("api_url")
@@ -128,7 +138,7 @@ class RetentionSection(_Section):
     """How long records are kept: ``attendbot purge`` deletes service days before today minus
     ``keep_days`` (0, the default: retention is off and purge needs ``--before DATE``)."""
 
-    keep_days: Annotated[int, Field(ge=0)] = 0
+    keep_days: Annotated[int, Field(ge=0, le=36500)] = 0
 
 
 class MainFile(_Section):
@@ -154,35 +164,52 @@ class MainFile(_Section):
 # --- payers.toml ------------------------------------------------------------------
 
 
+_Minutes = Annotated[int, Field(ge=0, le=MINUTES_A_DAY)]
+_People = Annotated[int, Field(ge=0, le=1000)]
+_Money = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False, strict=False)]
+_Code = Annotated[str, Field(min_length=1, max_length=16)]
+
+
 class CodeSection(_Section):
     unit: Literal["day", "session", "time"] | None = None
-    min_minutes: Annotated[int, Field(ge=0)] | None = None
-    unit_minutes: Annotated[int, Field(gt=0)] | None = None
+    min_minutes: _Minutes | None = None
+    unit_minutes: Annotated[int, Field(gt=0, le=MINUTES_A_DAY)] | None = None
     unit_rounding: Literal["8-minute", "full"] | None = None
-    max_units_per_day: Annotated[int, Field(gt=0)] | None = None
+    max_units_per_day: Annotated[int, Field(gt=0, le=1000)] | None = None
+    max_group_size: _People | None = None  # 0: no cap
+    min_group_size: _People | None = None
+    down_code: _Code | None = None  # fewer minutes than min_minutes but enough for this code: adjust to it
+    attendance: Literal["required", "not_required"] | None = None
+    add_on_to: list[_Code] | None = None  # an add-on code needs one of these the same day
+    revenue_codes: list[_Code] | None = None  # the revenue codes a facility claim may carry with it
 
 
 class RepeatNoShow(_Section):
-    count: Annotated[int, Field(gt=0)]
-    days: Annotated[int, Field(gt=0)]
+    count: Annotated[int, Field(gt=0, le=100)]
+    days: Annotated[int, Field(gt=0, le=366)]
 
 
 class RuleSection(_Section):
     """Every payer rule; unset (None) means 'inherit from the layer below'."""
 
-    max_group_size: Annotated[int, Field(gt=0)] | None = None
-    telehealth_modifiers: list[str] | None = None
-    audio_modifiers: list[str] | None = None
-    telehealth_pos: list[str] | None = None
+    max_group_size: _People | None = None  # 0: no cap
+    min_group_size: _People | None = None
+    telehealth_modifiers: list[_Code] | None = None
+    audio_modifiers: list[_Code] | None = None
+    telehealth_pos: list[_Code] | None = None
     no_show: Literal["not_billable", "fee"] | None = None
-    no_show_fee: Annotated[float, Field(ge=0)] | None = None
-    same_day_exclusive: list[Annotated[list[str], Field(min_length=2)]] | None = None
+    no_show_fee: _Money | None = None
+    late_cancel: Literal["not_billable", "fee"] | None = None
+    late_cancel_fee: _Money | None = None
+    same_day_exclusive: list[Annotated[list[_Code], Field(min_length=2, max_length=2)]] | None = None
+    distinct_service_modifiers: list[_Code] | None = None
     require_signed_note: bool | None = None
     require_signature: bool | None = None
     requires_auth: bool | None = None
-    weekly_min_hours: Annotated[float, Field(ge=0)] | None = None
+    weekly_min_hours: Annotated[float, Field(ge=0, le=168, allow_inf_nan=False, strict=False)] | None = None
+    weekly_min_days: Annotated[int, Field(ge=0, le=7)] | None = None
     repeat_no_show: RepeatNoShow | None = None
-    review_reminder_business_days: Annotated[int, Field(ge=0)] | None = None
+    review_reminder_business_days: Annotated[int, Field(ge=0, le=60)] | None = None
     codes: dict[str, CodeSection] = Field(default_factory=dict)
 
 
@@ -191,7 +218,7 @@ PayerKind = Literal["medicaid", "medicare", "commercial", "self_pay"]
 
 class PayerSection(RuleSection):
     kind: PayerKind = "commercial"
-    match: list[str] = Field(default_factory=list)
+    match: list[Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]] = Field(default_factory=list)
 
 
 class PayersFile(_Section):
@@ -199,76 +226,47 @@ class PayersFile(_Section):
     payers: dict[str, PayerSection] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CodeRule:
-    """A code's duration rule, resolved for one payer."""
-
-    code: str
-    unit: str  # day | session | time
-    min_minutes: int = 0
-    unit_minutes: int | None = None
-    unit_rounding: str = "8-minute"
-    max_units_per_day: int | None = None
-
-    @property
-    def needs_minutes(self) -> bool:
-        return self.unit == "time" or self.min_minutes > 0
+#: The payer-level keys of a :class:`Policy`, each settable in [defaults] and in a payer section.
+_RULE_KEYS = tuple(f.name for f in fields(Policy) if f.name not in ("section", "kind", "rule"))
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Every rule for one payer, flat: what reconciliation reads. Built-in values are the spec's."""
-
-    section: str | None  # the payers.toml section that matched; None: defaults only
-    kind: str = "commercial"
-    max_group_size: int = 12
-    telehealth_modifiers: tuple[str, ...] = ("95",)
-    audio_modifiers: tuple[str, ...] = ("93",)
-    telehealth_pos: tuple[str, ...] = ("02", "10")
-    no_show: str = "not_billable"
-    no_show_fee: float = 0.0
-    same_day_exclusive: tuple[tuple[str, ...], ...] = ()
-    require_signed_note: bool = True
-    require_signature: bool = True
-    requires_auth: bool = False
-    weekly_min_hours: float = 9
-    repeat_no_show: tuple[int, int] = (3, 14)
-    review_reminder_business_days: int = 3
-    codes: dict[str, CodeRule] = field(default_factory=dict, compare=False, hash=False)
-
-    def code_rule(self, code: str) -> CodeRule | None:
-        """The duration rule for a code; None when neither the payer nor the defaults name it."""
-        return self.codes.get(code.upper())
-
-
-def _layer(base: Policy, section: RuleSection) -> Policy:
-    """``base`` with every rule the section sets."""
-    changes: dict[str, Any] = {}
-    for f in fields(Policy):
-        value = getattr(section, f.name, None)
-        if value is None or f.name in ("codes", "section", "kind"):
+def _values(section: RuleSection) -> dict[str, Any]:
+    """The rules a section sets, as :class:`Policy` values (lists become tuples)."""
+    out: dict[str, Any] = {}
+    for key in _RULE_KEYS:
+        value = getattr(section, key)
+        if value is None:
             continue
         if isinstance(value, RepeatNoShow):
             value = (value.count, value.days)
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        changes[f.name] = value
-    return replace(base, **changes)
+        out[key] = value
+    return out
+
+
+@lru_cache(maxsize=1)
+def _packaged_defaults() -> dict[str, Any]:
+    """The spec's default rules: the ``[defaults]`` of the example ``payers.toml`` that ships
+    with attendbot (the one copy of the default policy). A program's own ``[defaults]``
+    overrides any of them; its codes are its own."""
+    text = resources.files("attendbot.samples").joinpath("payers.toml").read_text(encoding="utf-8")
+    return _values(PayersFile.model_validate(tomllib.loads(text)).defaults)
 
 
 class PayerBook:
-    """Resolves a payer name as written in an export into its :class:`Policy`."""
+    """Resolves a payer name as written in an export, and a code, into the :class:`Policy` to apply."""
 
     def __init__(self, payers: PayersFile, source: str = "payers.toml"):
         self.file = payers
         self.source = source
+        self._base = {**_packaged_defaults(), **_values(payers.defaults)}
         self.default = self._resolve(None, None)
         self.sections = {name: self._resolve(name, sec) for name, sec in payers.payers.items()}
 
-    def _resolve(self, name: str | None, section: PayerSection | None) -> Policy:
-        policy = _layer(Policy(section=name), self.file.defaults)
-        if section is not None:
-            policy = replace(_layer(policy, section), kind=section.kind)
+    def _resolve(self, name: str | None, section: PayerSection | None) -> tuple[Policy, dict[str, CodeRule]]:
+        values = {**self._base, **(_values(section) if section else {})}
+        policy = Policy(section=name, kind=section.kind if section else "commercial", **values)
         codes: dict[str, CodeRule] = {}
         names = {c.upper() for c in self.file.defaults.codes} | {c.upper() for c in (section.codes if section else {})}
         for code in sorted(names):
@@ -278,26 +276,67 @@ class PayerBook:
                     if key.upper() == code:
                         merged.update(sec.model_dump(exclude_none=True))
             where = f"payers.{name}.codes.{code}" if section and code in {c.upper() for c in section.codes} else f"defaults.codes.{code}"
-            if "unit" not in merged:
+            duration = {"min_minutes", "unit_minutes", "unit_rounding", "max_units_per_day"} & merged.keys()
+            if "unit" not in merged and duration:
                 raise ConfigError(self.source, f"{where}.unit", "is required (day, session or time)")
+            merged.setdefault("unit", "session")  # a code section naming only add_on_to, say
+            merged = {k: tuple(v) if isinstance(v, list) else v for k, v in merged.items()}
             if merged["unit"] == "time" and not merged.get("unit_minutes"):
                 raise ConfigError(self.source, f"{where}.unit_minutes", "is required when unit = \"time\"")
             codes[code] = CodeRule(code=code, **merged)
-        policy = replace(policy, codes=codes)
-        if policy.kind == "medicaid" and policy.no_show == "fee":
-            raise ConfigError(self.source, f"payers.{name}.no_show", "a no-show fee is never allowed for kind = \"medicaid\"")
-        return policy
+        # A Medicaid-kind section may not ask for a fee itself. A fee it inherits from [defaults]
+        # (meant for self-pay or commercial payers) is simply never given: reconcile refuses a fee
+        # to every Medicaid-kind charge at run time.
+        for key in ("no_show", "late_cancel"):
+            if section is not None and section.kind == "medicaid" and getattr(section, key) == "fee":
+                raise ConfigError(self.source, f"payers.{name}.{key}", "a fee is never allowed for kind = \"medicaid\"")
+        return policy, codes
 
     @lru_cache(maxsize=None)
-    def policy(self, payer_name: str) -> Policy:
-        """The first section (in file order) one of whose ``match`` strings occurs in the name,
-        or whose own name does; else the defaults (``section`` is then None)."""
+    def section_for(self, payer_name: str) -> str | None:
+        """The section with the longest ``match`` string (case-insensitive) found in the payer
+        name — a section with no ``match`` list matches on its own name; None: the defaults.
+
+        "UnitedHealthcare Community Plan" goes to a section matching "community plan" rather
+        than one matching "united".
+
+        Raises:
+            ConfigError: two sections match the name equally long; which one the payer belongs
+                to is the program's decision, never a guess. Payer names come from the day's
+                exports, so this is found when a charge names such a payer (exit status 2).
+        """
         low = (payer_name or "").lower()
+        best: dict[str, tuple[int, str]] = {}
         for name, sec in self.file.payers.items():
             needles = [m.lower() for m in sec.match] or [name.lower()]
-            if any(n and n in low for n in needles):
-                return self.sections[name]
-        return self.default
+            hits = [n for n in needles if n.strip() and n in low]
+            if hits:
+                longest = max(hits, key=len)
+                best[name] = (len(longest), longest)
+        if not best:
+            return None
+        top = max(length for length, _ in best.values())
+        winners = [name for name, (length, _) in best.items() if length == top]
+        if len(winners) > 1:
+            keys = " and ".join(f"payers.{w}.match ({best[w][1]!r})" for w in winners)
+            raise ConfigError(self.source, keys,
+                              f"payer name {payer_name!r} matches sections {', '.join(winners)} equally "
+                              f"(longest match {top} characters): make one match string longer or more specific")
+        return winners[0]
+
+    @lru_cache(maxsize=None)
+    def policy_for(self, payer_name: str, code: str) -> Policy:
+        """The rules for one charge: its payer's section (or the defaults) and its code's rule.
+
+        Raises:
+            ConfigError: the payer name matches two sections equally (:meth:`section_for`).
+        """
+        section = self.section_for(payer_name)
+        policy, codes = self.sections[section] if section is not None else self.default
+        rule = codes.get(code.upper())
+        sizes = {} if rule is None else {k: getattr(rule, k) for k in ("max_group_size", "min_group_size")
+                                         if getattr(rule, k) is not None}
+        return replace(policy, rule=rule, **sizes)
 
 
 @dataclass(frozen=True)
@@ -343,6 +382,8 @@ SECRET_PROBLEM = "looks like a secret: put it in the SLACK_BOT_TOKEN environment
 #: Slack tokens: bot, user, app-level, refresh, configuration (``xoxe.xoxp-…`` holds ``xoxp-``).
 _SLACK_TOKEN = re.compile(r"xox[abposre]-[0-9A-Za-z]|xapp-[0-9A-Za-z]")
 _SECRET_WORDS = {"token", "tokens", "secret", "secrets", "password", "passwd", "passphrase", "apikey"}
+#: How a key that is itself a token is named in the error (the key is never repeated).
+TOKEN_KEY = "<a key that looks like a Slack token>"
 #: Tables whose keys are names people chose (a facilitator, a payer), not settings.
 _NAME_KEYS = {("slack", "facilitators"), ("payers",)}
 
@@ -360,6 +401,8 @@ def _refuse_secrets(data: Any, source: str, where: tuple[str, ...] = ()) -> None
     """
     if isinstance(data, dict):
         for key, value in data.items():
+            if _SLACK_TOKEN.search(str(key)):  # a token used as a key (a facilitator's name, say): never echoed
+                raise ConfigError(source, ".".join((*where, TOKEN_KEY)), SECRET_PROBLEM)
             path = (*where, str(key))
             if where not in _NAME_KEYS and _secret_key(str(key)):
                 raise ConfigError(source, ".".join(path), SECRET_PROBLEM)
@@ -401,7 +444,7 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
     main_raw = _read_toml(path)
     _refuse_secrets(main_raw, _shown(path, base))
     payers_path = path.parent / "payers.toml"
-    payers_raw = _read_toml(payers_path) if payers_path.exists() else {}
+    payers_raw = _read_toml(payers_path)  # missing: exit 2, never rules silently absent
     _refuse_secrets(payers_raw, _shown(payers_path, base))
     main = _validate(MainFile, main_raw, _shown(path, base))
     book = PayerBook(_validate(PayersFile, payers_raw, _shown(payers_path, base)), _shown(payers_path, base))
@@ -410,12 +453,52 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
         p = Path(value).expanduser()
         return p if p.is_absolute() else base / p
 
-    return Settings(
+    settings = Settings(
         main=main, payers=book, config_path=path,
         inbox=resolve(inbox or main.paths.inbox),
         db=resolve(db or main.paths.db),
         audit_dir=resolve(audit_dir or main.paths.audit_dir),
     )
+    _refuse_unsafe_inbox(settings, _shown(path, base), "--inbox" if inbox else "paths.inbox")
+    return settings
+
+
+def _refuse_unsafe_inbox(settings: Settings, source: str, key: str) -> None:
+    """The inbox is a folder of its own: attendbot moves unreadable files out of it, so it is never
+    the filesystem root or a home folder, and never holds the ledger, the audit folder or the
+    quarantine (attendbot would read, move or quarantine its own files)."""
+    inbox = settings.inbox.resolve()
+    advice = "give attendbot an inbox folder of its own (it moves unreadable files out of it)"
+    if inbox == Path(inbox.anchor):
+        raise ConfigError(source, key, f"{settings.inbox} is the filesystem root: {advice}")
+    homes = _home_folders()
+    if inbox in homes:
+        raise ConfigError(source, key, f"{settings.inbox} is a home folder: {advice}")
+    inside = sorted(h for h in homes if inbox in h.parents)
+    if inside:
+        raise ConfigError(source, key, f"{settings.inbox} holds home folders ({inside[0]}): {advice}")
+    for what, place in (("the ledger", settings.db), ("the audit folder (paths.audit_dir)", settings.audit_dir),
+                        ("the quarantine folder", settings.inbox.parent / "quarantine")):
+        where = place.resolve()
+        if where == inbox or inbox in where.parents:
+            raise ConfigError(source, key, f"{settings.inbox} contains {what} ({place}): keep the inbox "
+                                           "apart from attendbot's own files, or it would read them as inputs")
+
+
+def _home_folders() -> set[Path]:
+    """Every user's home folder (``pwd``, where there is one) and this user's."""
+    homes = set()
+    try:
+        homes.add(Path.home().resolve())
+    except (RuntimeError, KeyError, OSError):
+        pass
+    try:
+        import pwd
+
+        homes.update(Path(p.pw_dir).resolve() for p in pwd.getpwall() if p.pw_dir and p.pw_dir != "/")
+    except (ImportError, OSError):
+        pass
+    return homes
 
 
 def _shown(path: Path, base: Path) -> str:

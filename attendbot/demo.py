@@ -2,15 +2,20 @@
 
 Riverbend Recovery IOP, Tuesday 24 November 2026. The inbox holds what a real
 afternoon holds: a charge export (XLSX with title lines), an EHR attendance
-export (CSV in cp1252, with a report header), two PDF sign-in sheets with drawn
-and pasted signatures, an XLSX sign-in sheet for the telehealth group, the
-blank back of a sheet scanned on its own, and a stray file. Together they contain the gaps programs
-meet every week. Every name is invented.
+export (CSV in cp1252, with a report header), PDF sign-in sheets with drawn and
+pasted signatures, an XLSX sign-in sheet for the telehealth group, the blank
+back of a sheet scanned on its own, and a stray file. Together they contain the
+gaps programs meet every week, and the way payers bill a day: a per diem made
+of two 90-minute groups (C-1020), a Medicaid component not paid beside the per
+diem (C-1015 beside C-1003), a 60-minute psychotherapy code that the minutes
+support only as the 45-minute one (C-1021), and an excused absence that is void
+without a fee (C-1022). Every name is invented.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 import shutil
 import sys
 from pathlib import Path
@@ -19,7 +24,7 @@ from typing import TextIO
 from PIL import Image
 
 from attendbot import config
-from attendbot.readers.parse import npi_check_digit
+from attendbot.npi import npi_check_digit
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.scans import image_only_pdf
 from attendbot.samples.signin_pdf import write_signin_pdf
@@ -57,62 +62,9 @@ patient_identity = "none"
 patient_id = ["Acct No"]
 """
 
-PAYERS_TOML = """\
-[defaults]
-max_group_size = 12
-telehealth_modifiers = ["95"]
-audio_modifiers = ["93"]
-telehealth_pos = ["02", "10"]
-no_show = "not_billable"
-no_show_fee = 0.0
-same_day_exclusive = []
-require_signed_note = true
-require_signature = true
-requires_auth = false
-weekly_min_hours = 9
-repeat_no_show = { count = 3, days = 14 }
-review_reminder_business_days = 3
-
-[defaults.codes.H0015]
-unit = "day"
-min_minutes = 180
-[defaults.codes.S9480]
-unit = "day"
-min_minutes = 180
-[defaults.codes.H2019]
-unit = "time"
-unit_minutes = 15
-unit_rounding = "8-minute"
-max_units_per_day = 16
-[defaults.codes.90853]
-unit = "session"
-min_minutes = 0
-
-[payers.medicaid]
-kind = "medicaid"
-match = ["medicaid", "healthnet"]
-telehealth_modifiers = ["GT"]
-max_group_size = 10
-same_day_exclusive = [["H0015", "H2019"]]
-
-[payers.medicaid.codes.H2019]
-max_units_per_day = 12
-
-[payers.magellan]
-kind = "commercial"
-match = ["magellan"]
-max_group_size = 8
-
-[payers.commercial]
-kind = "commercial"
-match = ["aetna", "blue cross", "bcbs", "cigna", "united"]
-
-[payers.selfpay]
-kind = "self_pay"
-match = ["self pay", "self-pay", "private pay"]
-no_show = "fee"
-no_show_fee = 50.0
-"""
+#: The example payer rules attendbot ships: the one copy of the default policy (config/payers.toml
+#: in the repository is the same file).
+PAYERS_TOML = resources.files("attendbot.samples").joinpath("payers.toml").read_text(encoding="utf-8")
 
 DANA = "Dana Whitfield"
 MARCUS = "Marcus Oyelaran"
@@ -122,6 +74,7 @@ NPI = {name: nine + npi_check_digit(nine) for name, nine in NPI.items()}
 
 MORNING, SKILLS, FAMILY, ANGER = ("Morning Process Group", "Afternoon Skills Group", "Family Group",
                                   "Anger Management Group")
+EARLY, RELAPSE, INDIVIDUAL = "Early Recovery Group", "Relapse Prevention Group", "Individual Therapy"
 
 # charge id, MRN, patient (as the billing system writes it), payer, code, modifiers, units, group,
 # start, end, clinician, POS, amount
@@ -145,6 +98,11 @@ CHARGES = [
     ("C-1017", "004836", "Mbeki, Thandi", "Oscar Health", "90853", "", 1, FAMILY, "12:30 PM", "1:30 PM", PRIYA, "11", 95.00),
     ("C-1018", "004837", "Reyes, Mateo", "TX Medicaid", "S9480", "", 1, ANGER, "9:00 AM", "12:00 PM", MARCUS, "11", 175.00),
     ("C-1019", "004837", "Reyes, Mateo", "TX Medicaid", "S9480", "", 1, ANGER, "9:00 AM", "12:00 PM", MARCUS, "11", 175.00),
+    # the per diem of a day made of two 90-minute groups, charged once, on the first
+    ("C-1020", "004839", "Osei, Kwame", "Aetna", "H0015", "", 1, EARLY, "9:00 AM", "10:30 AM", PRIYA, "11", 240.00),
+    # a 60-minute psychotherapy session that lasted 45 minutes
+    ("C-1021", "004830", "Kowalski, Piotr", "Aetna", "90837", "", 1, INDIVIDUAL, "2:00 PM", "3:00 PM", PRIYA, "11", 160.00),
+    ("C-1022", "004840", "Laine, Mirela", "Self Pay", "H0015", "", 1, MORNING, "9:00 AM", "12:00 PM", DANA, "11", 150.00),
 ]
 
 # MRN, patient, group, status, in, out, note, facilitator, modality
@@ -167,10 +125,25 @@ EHR = [
     ("004835", "Abernathy, Grace", "Family Group", "Present", "12:30", "13:30", "Signed", PRIYA, "In Person"),
     ("004836", "Mbeki, Thandi", "Family Group", "Present", "12:30", "13:30", "Signed", PRIYA, "In Person"),
     ("004837", "Reyes, Mateo", "Anger Management", "Present", "09:00", "12:00", "Signed", MARCUS, "In Person"),
+    ("004839", "Osei, Kwame", "Early Recovery", "Present", "09:00", "10:30", "Signed", PRIYA, "In Person"),
+    ("004839", "Osei, Kwame", "Relapse Prevention", "Present", "10:45", "12:15", "Signed", PRIYA, "In Person"),
+    ("004830", "Kowalski, Piotr", "Individual Therapy", "Present", "14:00", "14:45", "Signed", PRIYA, "In Person"),
+    ("004840", "Laine, Mirela", "Morning Process", "Excused", "", "", "", DANA, "In Person"),
     # a row for another day: the export covers the week, the run uses its own date
     ("004821", "Nunez, Maria", "Morning Process", "Present", "09:00", "12:00", "Signed", DANA, "In Person"),
 ]
 EHR_OTHER_DAY = len(EHR) - 1
+
+
+def _day_sheets() -> list[SheetDraft]:
+    """Sheets of the per-diem day and the individual session: one more PDF."""
+    return [
+        SheetDraft(EARLY, DAY, "9:00 AM", "10:30 AM", PRIYA, lines=[LineDraft("Kwame Osei", "stroke", "9:00", "10:30")]),
+        SheetDraft(RELAPSE, DAY, "10:45 AM", "12:15 PM", PRIYA,
+                   lines=[LineDraft("Kwame Osei", "stroke", "10:45", "12:15")]),
+        SheetDraft(INDIVIDUAL, DAY, "2:00 PM", "3:00 PM", PRIYA,
+                   lines=[LineDraft("Piotr Kowalski", "stroke", "2:00 PM", "2:45 PM")]),
+    ]
 
 
 def _sheets() -> tuple[list[SheetDraft], list[SheetDraft]]:
@@ -203,9 +176,9 @@ def _sheets() -> tuple[list[SheetDraft], list[SheetDraft]]:
 
 def write_program(folder: Path) -> Path:
     """Write the sample program's config and inbox into ``folder``; return the config path."""
-    (folder / "config").mkdir(parents=True)
+    (folder / "config").mkdir(parents=True, exist_ok=True)
     inbox = folder / "inbox"
-    inbox.mkdir()
+    inbox.mkdir(exist_ok=True)
     (folder / MARKER).write_text("a sample program written by `attendbot demo`; safe to delete\n")
     (folder / "config" / "attendbot.toml").write_text(ATTENDBOT_TOML, encoding="utf-8")
     (folder / "config" / "payers.toml").write_text(PAYERS_TOML, encoding="utf-8")
@@ -231,8 +204,9 @@ def write_program(folder: Path) -> Path:
         ehr_rows, title=["Group Attendance Export", "Run 11/24/2026 3:12 PM"], encoding="cp1252")
     pdf_sheets, other = _sheets()
     day_folder = inbox / DAY.isoformat()
-    day_folder.mkdir()
+    day_folder.mkdir(exist_ok=True)
     write_signin_pdf(day_folder / "signin_morning_family.pdf", pdf_sheets)
+    write_signin_pdf(day_folder / "signin_recovery_individual.pdf", _day_sheets())
     write_signin_xlsx(day_folder / "skills_signin.xlsx", [other[0]], program="Riverbend Recovery IOP")
     # other[1] is the evening sheet the scanner's user meant to scan; what reached the inbox is the
     # sheet's blank back, which no reader can use (quarantined, UNREADABLE_FILE)
@@ -242,20 +216,43 @@ def write_program(folder: Path) -> Path:
     return folder / "config" / "attendbot.toml"
 
 
+#: What a demo run writes beside its inputs; an earlier demo's copies are replaced, nothing else.
+_DEMO_OUTPUTS = ("var", "audit", "quarantine")
+
+
+def _remove_earlier_demo(folder: Path) -> None:
+    """Delete only what an earlier demo wrote (its inbox files, config and outputs), never a
+    file the user added, and never the folder itself (it may be the working folder)."""
+    marker = folder / MARKER
+    if not marker.exists():
+        return
+    for name in marker.read_text(encoding="utf-8").splitlines():
+        path = folder / name
+        if name and path.is_file() and not path.is_symlink() and folder in path.resolve().parents:
+            path.unlink()
+    for name in _DEMO_OUTPUTS:
+        if (folder / name).is_dir() and not (folder / name).is_symlink():
+            shutil.rmtree(folder / name)
+
+
 def run_demo(folder: Path, out: TextIO) -> int:
     """Build the sample program in ``folder`` (replacing an earlier demo there) and reconcile its day."""
-    from attendbot.runner import run_once
+    from attendbot.outputs.report import console_text
+    from attendbot.run import run_day
 
     folder = folder.resolve()
-    if folder.exists():
-        if not (folder / MARKER).exists() and any(folder.iterdir()):
-            print(f"attendbot: {folder} exists and is not an earlier demo; choose another --dir", file=out)
-            return 2
-        shutil.rmtree(folder)
+    if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
+        print(f"attendbot: {folder} exists and is not an earlier demo; choose another --dir", file=out)
+        return 2
+    _remove_earlier_demo(folder)
+    before = {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
     config_path = write_program(folder)
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p not in before)
+    (folder / MARKER).write_text("\n".join(written) + "\n", encoding="utf-8")
     settings = config.load(config_path, base=folder)
     print(f"attendbot demo: sample program written to {folder}/ (config/, inbox/)\n", file=out)
-    outcome = run_once(settings, DAY, dry_run=True, out=out)
+    outcome = run_day(settings, DAY, dry_run=True)
+    print(console_text(outcome), file=out)
     exe = Path(sys.executable).with_name("attendbot")
     command = str(exe) if exe.exists() else f"{sys.executable} -m attendbot"
     print(f"\nThe billing lead's audit workbook: {outcome.workbook}\n"

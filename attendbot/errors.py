@@ -1,7 +1,7 @@
 """The few exceptions that cross module boundaries.
 
 Per-file trouble is data, not an exception that escapes: a reader raises
-:class:`UnreadableFile`, the inbox loop turns it into ``status="unreadable"``,
+:class:`UnreadableFileError`, the inbox loop turns it into ``status="unreadable"``,
 a quarantined file and an ``UNREADABLE_FILE`` gap, and goes on.
 """
 
@@ -21,9 +21,13 @@ class ConfigError(AttendbotError):
         super().__init__(f"{where}: {problem}")
 
 
-class UnreadableFile(Exception):
+class UnreadableFileError(Exception):
     """A file that cannot be read: corrupt, truncated, encrypted, empty, image-only."""
 
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class AmbiguousFileError(Exception):
+    """More than one reader claims a file: it is reported and quarantined, never guessed."""

@@ -115,3 +115,28 @@ class RosterMark:
     def matches(self, row: int, name: str) -> bool:
         check = self.check_of(row)
         return check is not None and name_check(self.service_date, self.group, row, name) == check
+
+
+# --- layout R1: where attendbot.outputs.rosters draws a roster, and where the scan reader
+# (attendbot.readers.signin_scan) looks for it. A change to where things are drawn is a new layout id.
+
+LAYOUT = "R1"
+PAGE_W, PAGE_H = 612.0, 792.0  # US Letter, points
+MARGIN = 54.0
+CORNER = 12.0  # side of a corner mark
+CORNER_INSET = 24.0  # from the page's edges to a corner mark's outer corner
+QR_SIZE = 96.0  # the mark, quiet zone included
+QR_TOP = 30.0
+TITLE_SIZE = 15.0
+HEADER_TOP = MARGIN + 48  # first header line's baseline
+HEADER_STEP = 16.0
+HEADER_VALUE_X = MARGIN + 80
+HEADER_VALUE_WIDTH = (PAGE_W - MARGIN - QR_SIZE) - HEADER_VALUE_X  # values stop left of the mark
+COLUMNS = (("#", 24.0), ("Printed Name", 180.0), ("Signature", 170.0), ("Time In", 65.0), ("Time Out", 65.0))
+TABLE_WIDTH = sum(width for _, width in COLUMNS)
+ROW_H = 28.0
+ROWS_PER_PAGE = 16  # body rows that fit above the footer
+SPARE_ROWS = 3  # empty rows for walk-ins on every page
+FOOTER_GAP = 50.0  # from the table's bottom to the footer's baseline
+FACILITATOR_LINE_X = MARGIN + 130
+FACILITATOR_LINE_W = 220.0

@@ -7,6 +7,8 @@ or id, so the same text is safe in the JSON, the workbook, the log and Slack.
 
 from __future__ import annotations
 
+import string
+
 from attendbot.codes import GapCode as G
 
 TEMPLATES: dict[G, str] = {
@@ -25,35 +27,77 @@ TEMPLATES: dict[G, str] = {
                      "time in and out — record them.",
     G.SHORT_DURATION: "Charge {charge_id}: attended {minutes} of {required} minutes required for {code} under "
                       "{payer} — hold the charge.",
-    G.UNITS_EXCEED_TIME: "Charge {charge_id}: {units} units of {code} charged, but {minutes} minutes support "
-                         "{supported} — adjust to {supported}.",
+    G.UNITS_EXCEED_TIME: "Charge {charge_id}: {units} units of {code} charged, but {basis} — adjust to {supported}.",
     G.GROUP_SIZE_EXCEEDED: "Charge {charge_id}: {attendees} attended {session}, over {payer}'s maximum of "
                            "{maximum} — hold the charge.",
     G.TELEHEALTH_MODIFIER_MISSING: "Charge {charge_id}: {modality} session {detail} — correct the claim line.",
     G.TELEHEALTH_MODIFIER_UNEXPECTED: "Charge {charge_id}: in-person session billed with {detail} — remove it.",
     G.INVALID_NPI: "Charge {charge_id}: rendering NPI {detail} — correct the rendering provider's NPI.",
-    G.SAME_DAY_CONFLICT: "Charge {charge_id}: {payer} does not pay {code} and {other_code} (charge {other}) on the "
-                         "same day — keep one.",
-    G.DUPLICATE_CHARGE: "Charge {charge_id}: same patient, code {code} and date as charge {others} — void the "
-                        "duplicate.",
+    G.SAME_DAY_CONFLICT: "Charge {charge_id}: {payer} does not pay {code} beside {other_code} (charge {other}) on "
+                         "the same day — drop this line ({other_code} stays billable), or add a distinct-service "
+                         "modifier ({modifiers}) if it was a separate service.",
+    G.DUPLICATE_CHARGE: "Charge {charge_id}: {detail} — {action}.",
     G.NO_SHOW: "Charge {charge_id}: the patient did not attend {session} — {policy}.",
     G.LATE_CANCEL: "Charge {charge_id}: the patient cancelled {session} late — {policy}.",
+    G.EXCUSED_ABSENCE: "Charge {charge_id}: the patient's absence from {session} was excused — void the charge "
+                       "(not billable, never a fee).",
+    G.PLACE_OF_SERVICE_MISMATCH: "Charge {charge_id}: the EHR records {session_kind}, but the claim line has place "
+                                 "of service {pos} — {fix}.",
+    G.GROUP_TOO_SMALL: "Charge {charge_id}: {attendees} attended {session}, under the minimum of {minimum} for "
+                       "{code} as a group under {payer} — hold the charge.",
+    G.CODE_TIME_MISMATCH: "Charge {charge_id}: {minutes} minutes attended, under the {required} that {code} needs "
+                          "but enough for {supported_code} — bill it as {supported_code}.",
+    G.ADD_ON_WITHOUT_PRIMARY: "Charge {charge_id}: {code} is an add-on code, but the patient has no {primaries} "
+                              "billed that day — add the primary service's charge or void this one.",
+    G.REVENUE_CODE_MISMATCH: "Charge {charge_id}: revenue code {revenue_code} is not one {payer} takes with {code} "
+                             "({allowed}) — correct the revenue code.",
     G.UNBILLED_ATTENDANCE: "A patient attended {session} ({how}) with no charge — add the charge or note why.",
     G.UNMATCHED_SIGNIN_NAME: "Line {line} of the {session} sheet {detail} — check the printed name.",
     G.UNREADABLE_FILE: "{file} could not be read: {reason} — {action}",
     G.SCAN_UNCERTAIN: "{where} of the scanned sheet {file}: {what} could not be read with confidence ({detail}) — "
                       "look at the paper sheet and correct it, or re-scan it more clearly.",
+    G.NO_CHARGE_EXPORT: "No charge export covers {day}: nothing could be checked — drop the day's charge export "
+                        "into the inbox and run again.",
+    G.NO_EHR_EXPORT: "No EHR attendance export covers {day}: charges were judged on the sign-in sheets alone — drop "
+                     "the day's EHR export into the inbox and run again.",
 }
+
+
+CHARGE_PREFIX = "Charge {charge_id}:"
 
 
 def gap_message(gap_code: G, /, **values: object) -> str:
     return TEMPLATES[gap_code].format(**values)
 
 
-def no_show_policy(policy: str, fee: float) -> str:
-    if policy == "fee":
-        return f"void the charge and bill the ${fee:,.2f} no-show fee instead"
+def gap_facts(gap_code: G, values: dict[str, object]) -> tuple[tuple[str, str], ...]:
+    """The values a gap's sentence says, apart from its charge id: what makes two gaps on
+    two charges the same problem (``Gap.facts``)."""
+    used = {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[gap_code]) if name}
+    return tuple(sorted((k, str(v)) for k, v in values.items() if k in used and k != "charge_id"))
+
+
+def names_one_charge_first(gap_code: G) -> bool:
+    """The gap's sentence starts by naming its charge: the same problem on several charges
+    can be said once, naming them all (:func:`gap_body`)."""
+    return TEMPLATES[gap_code].startswith(CHARGE_PREFIX)
+
+
+def gap_body(gap_code: G, /, **values: object) -> str:
+    """The sentence after its leading ``Charge {charge_id}:``, for a line naming several charges."""
+    return TEMPLATES[gap_code].removeprefix(CHARGE_PREFIX).format(**values)
+
+
+def no_show_policy(fee: float | None, what: str = "no-show") -> str:
+    """What to do with the charge of a patient who did not come: ``what`` names the fee."""
+    if fee is not None:
+        return f"void the charge and bill the ${fee:,.2f} {what} fee instead"
     return "void the charge (not billable)"
+
+
+#: Day-level notes: a check the day's inputs did not let attendbot make, said once in the billing summary.
+NO_NOTE_STATUS = ("The EHR export has no note-status column, so signed session notes were not checked "
+                  "(NOTE_UNSIGNED) — add Note Status to the export.")
 
 
 # --- Slack delivery ------------------------------------------------------------------

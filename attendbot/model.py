@@ -8,8 +8,11 @@ they can be stored in and loaded from the ledger without a mapping layer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
 
 from attendbot.codes import Disposition, GapCode, disposition_of
 
@@ -48,7 +51,8 @@ class Status(StrEnum):
 
     PRESENT = "present"
     NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # a late cancellation
+    EXCUSED = "excused"  # an excused absence: not billable, never a fee, not a no-show
 
 
 class NoteStatus(StrEnum):
@@ -81,6 +85,7 @@ class Charge:
     auth_number: str | None = None
     amount: float | None = None
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+    revenue_code: str | None = None  # UB-04 revenue code of a facility claim line (0905, 0906…)
 
 
 @dataclass(frozen=True)
@@ -152,13 +157,22 @@ class ReadResult:
         return {r.service_date for r in (*self.charges, *self.attendance, *self.sheets)}
 
 
-@dataclass
+class FileStatus(StrEnum):
+    """What a run did with an inbox file (the ``status`` of the JSON's ``files``)."""
+
+    READ = "read"
+    DUPLICATE = "duplicate"
+    UNREADABLE = "unreadable"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
 class FileReport:
     """One inbox file as this run saw it: the ``files`` entries of the --json document."""
 
     path: str  # as shown to people: relative to the working folder where possible
     kind: str  # charges | ehr_attendance | signin | authorizations | unknown
-    status: str  # read | duplicate | unreadable | ignored
+    status: FileStatus
     detail: str
     sha256: str | None = None
     days: tuple[str, ...] = ()  # ISO dates the file holds rows for
@@ -166,11 +180,19 @@ class FileReport:
     quarantined_to: str | None = None
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "kind": self.kind, "status": self.status, "detail": self.detail}
+        return {"path": self.path, "kind": self.kind, "status": str(self.status), "detail": self.detail}
 
 
 @dataclass(frozen=True)
 class Gap:
+    """One documentation gap, as structure; every output renders it, none parses it.
+
+    ``facts`` are the values its message was rendered from (minutes, codes, the sheet
+    line…), without the charge id, so outputs can group the same problem across charges.
+    ``session_key`` identifies the session (:attr:`SessionSummary.key`); ``session`` is
+    its display label.
+    """
+
     code: GapCode
     message: str  # free of patient names and ids: safe for every output
     evidence: Evidence | None = None
@@ -178,10 +200,18 @@ class Gap:
     patient_id: str | None = None
     session: str | None = None
     key: str = ""  # what distinguishes two gaps of one code in one session (a row, a file)
+    session_key: str | None = None
+    line: int | None = None  # the sign-in sheet's row the gap points to, where one does
+    facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def owner(self) -> str:
         return str(self.code.owner)
+
+    @property
+    def problem(self) -> tuple:
+        """What the gap says apart from which charge it is on: equal for one problem on many charges."""
+        return (self.code, self.session_key, self.facts) if self.facts else (self.code, self.message)
 
 
 @dataclass
@@ -191,11 +221,32 @@ class ChargeResult:
     supported_units: int | None  # None: unknown until the missing times are recorded
     session_label: str
     no_show_fee: float | None = None
+    session_key: str = ""
+    supported_code: str | None = None  # adjust to this code (the minutes support it, not the code charged)
 
     @property
     def disposition(self) -> Disposition:
         """The strongest effect among the charge's gaps: void > hold > adjust > ready."""
         return disposition_of(g.code for g in self.gaps)
+
+    @property
+    def dollars_at_risk(self) -> float:
+        """The part of the charge's amount that will not be billed as scheduled.
+
+        ``hold`` and ``void``: the whole amount. ``adjust``: the share of units the
+        minutes do not support, ``amount * (units - supported_units) / units``.
+        ``ready``, or no amount: 0.
+        """
+        amount = self.charge.amount or 0.0
+        disposition = self.disposition
+        if disposition in (Disposition.HOLD, Disposition.VOID):
+            return amount
+        if disposition == Disposition.ADJUST and self.charge.units > 0:
+            if self.supported_units is None:  # unknown units put the whole amount at risk
+                return amount
+            missing = max(0, self.charge.units - self.supported_units)
+            return amount * missing / self.charge.units
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -204,7 +255,7 @@ class NoShow:
     patient_id: str
     session: str
     payer: str
-    kind: str  # "no_show" | "late_cancel"
+    kind: str  # "no_show" | "late_cancel" | "excused"
     policy: str  # "not_billable" | "fee"
     fee: float
 
@@ -223,6 +274,9 @@ class SessionSummary:
     signed_lines: int
     sheet_lines: int
     minutes: int | None
+    key: str = ""  # unique within the day: what gaps and charges name the session by
+    facilitator_note: str | None = None  # the sheet, EHR and charge export name different people: for billing
+    lines: Mapping[str, Evidence] = field(default_factory=dict)  # charge id -> its patient's sheet line
 
 
 @dataclass
@@ -233,3 +287,99 @@ class DayResult:
     no_shows: list[NoShow]
     sessions: list[SessionSummary]
     unknown_payers: list[str]
+    payer_sections: Mapping[str, str | None] = field(default_factory=dict)  # payer name -> section (None: defaults)
+    notes: tuple[str, ...] = ()  # day-level facts the billing summary says once (a check that could not be made)
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    """How far the run's "clean" can be trusted: what it saw, and what it could not see.
+
+    ``state`` is one of:
+
+    * ``complete``: every input the day needs was seen;
+    * ``incomplete``: the day was reconciled, but something is missing or was left
+      for the next run (a file still changing, no EHR export covering the day);
+    * ``not_business_day``: a weekend, holiday or closed day reconciled on request;
+    * ``nothing_checked``: no charge export covers the day, so no charge was judged.
+
+    ``note`` says why, in sentences people read (``"Thanksgiving Day"``). ``business_day``
+    and ``calendar_note`` are the JSON's ``calendar``.
+    """
+
+    state: str = "complete"
+    note: str = ""
+    business_day: bool = True
+    calendar_note: str = ""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "complete": "Complete",
+        "incomplete": "Incomplete",
+        "not_business_day": "Not a business day",
+        "nothing_checked": "Nothing checked",
+    }
+
+    def __post_init__(self) -> None:
+        if self.state not in self.LABELS:
+            raise ValueError(f"day status {self.state!r} is not one of {', '.join(self.LABELS)}")
+
+    @property
+    def label(self) -> str:
+        return self.LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
+
+    Attributes:
+        key: stable identity across re-runs: ``"<day>:session:<session label>"`` or ``"<day>:billing"``.
+        channel: the channel id from ``[slack]``.
+        text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
+        blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
+        kind: ``"session"`` or ``"billing"``.
+        session: the session label for a session alert; None for the billing summary.
+        items: for a session alert, how many things to fix it lists (its bullets).
+    """
+
+    key: str
+    channel: str
+    text: str
+    blocks: list[dict]
+    kind: str
+    session: str | None
+    items: int = 0  # the things to fix a session alert lists, one bullet each
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
+                "kind": self.kind, "session": self.session}
+
+
+@dataclass(frozen=True)
+class SlackOutcome:
+    """What the run did in Slack: ``mode`` is ``live`` or ``dry-run``; counts of messages
+    ``posted``, ``updated``, ``unchanged`` and ``waiting`` for a later run; ``problems`` an
+    administrator must fix; ``reason`` why a run not asked to be dry was one (no token)."""
+
+    mode: str
+    messages: tuple[OutgoingMessage, ...] = ()
+    posted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    waiting: int = 0
+    problems: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """Everything one run of one day did: what the command layer prints and the JSON holds."""
+
+    day: dt.date
+    run_id: int
+    result: DayResult
+    files: tuple[FileReport, ...]
+    workbook: Path
+    gap_events: Mapping[str, int]
+    slack: SlackOutcome
+    status: DayStatus = DayStatus()

@@ -33,38 +33,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite_utils
-
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError
-from attendbot.outputs.ledger import Ledger, exclusive
+from attendbot.ledger import Ledger, exclusive
 
-LOCK_WAIT_SECONDS = 30  # the run's lock: <db>.lock, as attendbot.pipeline.run_day takes it
-
-#: A file none of whose service days is on or after the cut-off, first seen by a run for an earlier day.
-_OLD_FILE = ("NOT EXISTS (SELECT 1 FROM json_each(COALESCE(f.days, '[]')) WHERE value >= :cut) "
-             "AND COALESCE((SELECT r.day FROM runs r WHERE r.id = f.run_id), '') < :cut")
-
-#: (table, rows to delete), children before the rows they hang from: counting them all before
-#: deleting anything gives the same numbers as deleting them in this order.
-PLAN: tuple[tuple[str, str], ...] = (
-    ("signin_lines", "sheet_id IN (SELECT id FROM signin_sheets WHERE service_date < :cut)"),
-    ("signin_sheets", "service_date < :cut"),
-    ("charges", "service_date < :cut"),
-    ("attendance", "service_date < :cut"),
-    ("dispositions", "day < :cut"),
-    ("gap_events", "gap_id IN (SELECT id FROM gaps WHERE day < :cut)"),
-    ("gaps", "day < :cut"),
-    ("no_shows", "day < :cut"),
-    ("slack_messages", "day < :cut"),
-    ("problems", f"file_sha IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
-    ("files", f"sha256 IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
-    ("runs", "day < :cut"),
-)
+LOCK_WAIT_SECONDS = 30  # the run's lock: <db>.lock, as attendbot.run.run_day takes it
 
 _WORKBOOK = re.compile(r"^(\.)?(\d{4}-\d{2}-\d{2})-attendance-audit\.xlsx(?(1)\..+\.tmp)$")
 _DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -145,36 +121,10 @@ def _purge_ledger(settings: Settings, report: PurgeReport) -> None:
         return
     ledger = Ledger(settings.db, readonly=report.dry_run)
     try:
-        _purge_rows(ledger.db, settings, report)
-    except sqlite3.DatabaseError as exc:
-        done = "" if report.dry_run or not sum(report.rows.values()) else \
-            " (the rows were deleted, but the file could not be compacted; run the purge again)"
-        raise AttendbotError(f"the ledger {settings.db} could not be purged: {exc}{done}") from exc
+        report.rows, report.still_in_inbox = ledger.purge_before(report.before, settings.inbox,
+                                                                 dry_run=report.dry_run)
     finally:
         ledger.close()
-
-
-def _purge_rows(db: sqlite_utils.Database, settings: Settings, report: PurgeReport) -> None:
-    cut = {"cut": report.before.isoformat()}
-    tables = set(db.table_names())
-    report.still_in_inbox = _files_still_in_inbox(db, settings.inbox, cut) if "files" in tables else 0
-    plan = [(table, where) for table, where in PLAN if table in tables]  # an older ledger read as it is
-    if report.dry_run:
-        report.rows = {t: db.execute(f"SELECT COUNT(*) FROM [{t}] WHERE {where}", cut).fetchone()[0]
-                       for t, where in plan}
-        return
-    db.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten with zeros, not just unlinked
-    with db.atomic():
-        rows = {t: db.execute(f"DELETE FROM [{t}] WHERE {where}", cut).rowcount for t, where in plan}
-    report.rows = rows
-    if sum(rows.values()):
-        db.vacuum()
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def _files_still_in_inbox(db: sqlite_utils.Database, inbox: Path, cut: dict) -> int:
-    rows = db.execute(f"SELECT f.name FROM files f WHERE f.status = 'read' AND {_OLD_FILE}", cut).fetchall()
-    return sum(1 for (name,) in rows if name and (inbox / name).is_file())
 
 
 def _purge_files(settings: Settings, report: PurgeReport) -> None:
@@ -190,8 +140,8 @@ def _purge_files(settings: Settings, report: PurgeReport) -> None:
                 report.workbooks += 1
             if not report.dry_run:
                 _delete(path.unlink, path)
-    quarantine = settings.inbox.parent / "quarantine"  # where attendbot.inbox.quarantine_target puts them
-    if quarantine.is_dir():
+    quarantine = settings.inbox.parent / "quarantine"  # where attendbot.ingest.inbox.reserve puts them
+    if quarantine.is_dir() and not quarantine.is_symlink():  # a link is never followed: what it points to is not ours
         for folder in sorted(quarantine.iterdir()):
             if folder.is_symlink() or not folder.is_dir() or not _DAY_FOLDER.match(folder.name) \
                     or not _before(folder.name, report.before):

@@ -31,20 +31,22 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import TextIO
 
 import schedule
 
-from attendbot import inbox
-from attendbot.config import WEEKDAYS, Settings
+from attendbot.ingest import inbox
+from attendbot.calendar import CLOSED_DAY, why_closed
+from attendbot.config import Settings
 from attendbot.errors import AttendbotError
-from attendbot.runner import run_once
+from attendbot.ledger import Ledger
+from attendbot.model import DayOutcome
+from attendbot.outputs.report import console_text
+from attendbot.run import run_day
 
 log = logging.getLogger("attendbot.worker")
 
@@ -59,28 +61,16 @@ Snapshot = frozenset[tuple[str, int, int]]  # (path, size, mtime_ns) of each set
 # --- business days: small pure functions ---------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(country: str, year: int):
-    import holidays
-
-    return holidays.country_holidays(country, years=year)
-
-
 def closed_reason(settings: Settings, day: dt.date) -> str | None:
-    """Why the program does not work on ``day`` (``"Thanksgiving Day"``), or None on a business day.
-
-    Closed are: weekdays missing from ``[program] business_days``, the days in
-    ``closed_days``, and the public holidays of the ``holidays`` country code
-    (``""``: none).
-    """
+    """Why the program does not work on ``day``, for the worker's log; None on a business day
+    (:func:`attendbot.calendar.why_closed` decides)."""
     program = settings.program
-    if WEEKDAYS[day.weekday()] not in program.business_days:
-        return f"a {day:%A}, not one of [program] business_days"
-    if day in program.closed_days:
+    why = why_closed(day, program.business_days, program.closed_days, program.holidays)
+    if why == f"{day:%A}":
+        return f"a {why}, not one of [program] business_days"
+    if why == CLOSED_DAY:
         return "a closed day in [program] closed_days"
-    if program.holidays:
-        return _public_holidays(program.holidays, day.year).get(day)
-    return None
+    return why
 
 
 def is_business_day(settings: Settings, day: dt.date) -> bool:
@@ -107,25 +97,25 @@ def local_time(settings: Settings, day: dt.date, hhmm: str) -> dt.datetime:
 
 
 def afternoon_run_started(settings: Settings, day: dt.date) -> dt.datetime | None:
-    """When ``day``'s afternoon run started, from the ledger (read-only), or None if it has not happened.
-
-    The afternoon run is a ``runs`` row for ``day`` with status ``ok`` that started at or
-    after ``run_at`` local time; the latest such row wins. A missing or unreadable
-    ledger means "not run" (an extra run is harmless: runs are idempotent).
-    """
-    if not settings.db.exists():
-        return None
+    """When ``day``'s afternoon run started (an ``ok`` run at or after ``run_at`` local time,
+    from the ledger, read-only), or None if it has not happened. A missing or unreadable
+    ledger means "not run" (an extra run is harmless: runs are idempotent)."""
     run_at = local_time(settings, day, settings.program.run_at)
     try:
-        with contextlib.closing(sqlite3.connect(settings.db.resolve().as_uri() + "?mode=ro", uri=True)) as db:
-            rows = db.execute("SELECT started_at FROM runs WHERE day = ? AND status = 'ok'",
-                              [day.isoformat()]).fetchall()
-    except sqlite3.Error as exc:
-        log.warning("could not read the ledger %s (%s): assuming %s has not been reconciled", settings.db, exc, day)
+        started = Ledger.runs_started(settings.db, day)
+    except AttendbotError as exc:
+        log.warning("%s: assuming %s has not been reconciled", exc, day)
         return None
-    started = [dt.datetime.fromisoformat(s) for (s,) in rows if s]
     started = [s for s in started if s.tzinfo is not None and s >= run_at]
     return max(started).astimezone(settings.program.tz) if started else None
+
+
+def report_run(settings: Settings, day: dt.date, *, dry_run: bool, out: TextIO, now: dt.datetime | None = None,
+               alerts: bool = True) -> DayOutcome:
+    """Run ``day`` and print what it did to ``out``: the worker's default ``run``."""
+    outcome = run_day(settings, day, now=now, dry_run=dry_run, alerts=alerts)
+    print(console_text(outcome), file=out)
+    return outcome
 
 
 # --- the worker -----------------------------------------------------------------------
@@ -136,7 +126,7 @@ class Worker:
 
     Args:
         clock: returns the current time as an *aware* datetime (converted to the program's zone).
-        run: :func:`attendbot.runner.run_once` or a stand-in with the same signature.
+        run: :func:`report_run` or a stand-in with the same signature.
         out: where ``run`` prints its summaries (and dry-run Slack messages).
 
     State lives in memory: a restarted worker learns from the ledger only whether
@@ -145,7 +135,7 @@ class Worker:
 
     def __init__(self, settings: Settings, *,
                  clock: Callable[[], dt.datetime] | None = None,
-                 run: Callable[..., object] = run_once, out: TextIO | None = None):
+                 run: Callable[..., object] = report_run, out: TextIO | None = None):
         self.settings = settings
         self.clock = clock or (lambda: dt.datetime.now(settings.program.tz))
         self.run = run

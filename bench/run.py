@@ -3,9 +3,9 @@
 Run:  .venv/bin/python bench/run.py [--quick] [--profile]
 
 Sections and targets (a 2-core machine; times are best-of-3, reconcile best-of-5, except "1st"):
-  1. demo     run_once() on the demo day, dry run: cold run (fresh folder, empty ledger) < 3 s;
+  1. demo     run_day() on the demo day, dry run: cold run (fresh folder, empty ledger) < 3 s;
               the warm re-run (every file already in the ledger) is reported. Memory: ru_maxrss of
-              the run process, and of the largest forked file-reader child (attendbot.budget reads
+              the run process, and of the largest forked file-reader child (attendbot.ingest.sandbox reads
               each file in a child; target < 256 MB), and the run process's tracemalloc peak.
   2. pdf      N sign-in pages (12 lines each, stroke signatures). Bare pdfplumber (open, then
               extract_text() + find_tables() per page) is the floor; SigninPdfReader must stay
@@ -27,7 +27,6 @@ import argparse
 import cProfile
 import csv
 import datetime as dt
-import io
 import logging
 import pstats
 import resource
@@ -48,7 +47,7 @@ from attendbot.readers.charges import ChargeReader
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.source import SourceFile
 from attendbot.reconcile import reconcile
-from attendbot.runner import run_once
+from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 
@@ -93,7 +92,7 @@ def bench_demo(tmp: Path, repeat: int) -> None:
                 (Path(tempfile.mkdtemp(dir=tmp)) for _ in range(repeat + 1))]  # fresh folders, empty ledgers
 
     def run(settings):
-        return run_once(settings, DAY, dry_run=True, out=io.StringIO())
+        return run_day(settings, DAY, dry_run=True)
 
     cold = [best_of(lambda: run(settings), 1)[0] for settings in programs[:repeat]]  # 1st: lazy imports too
     warm, outcome = best_of(lambda: run(programs[0]), repeat)
@@ -167,7 +166,7 @@ def bench_charges(tmp: Path, rows: int, repeat: int) -> None:
            rows / took > 20_000)
     settings = config.load(folder / "config" / "attendbot.toml", base=folder)
     start = time.perf_counter()
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    outcome = run_day(settings, DAY, dry_run=True)
     took = time.perf_counter() - start
     assert len(outcome.result.charges) == rows // 5, len(outcome.result.charges)
     record("charges: full run, 1st (ingest + 1 day)", f"{rows / took:,.0f} rows/s")
@@ -208,7 +207,7 @@ def bench_reconcile(sessions: int, repeat: int) -> None:
     per = {}
     for size in (max(1, sessions // 4), sessions):
         day = synthetic_day(size)
-        took, result = best_of(lambda: reconcile(DAY, *day, payers), repeat)
+        took, result = best_of(lambda: reconcile(DAY, *day, payers.policy_for), repeat)
         assert len(result.sessions) == size, len(result.sessions)
         per[size] = took / size
         record(f"recon: {size} sessions x 12 patients", f"{took * 1000:.0f} ms")

@@ -13,7 +13,7 @@ SigninScanReader in this process after the OCR engine has been loaded once:
 
 It also reports the engine's start-up (loading the two ONNX models: paid once per file, since each
 file is read in its own forked process) and one whole file read the way a run reads it
-(attendbot.budget.read_file: fork, limits, start-up included). Exit status 1 when a per-page
+(attendbot.ingest.sandbox.read_file: fork, limits, start-up included). Exit status 1 when a per-page
 target is missed. --record appends the figures to bench/RESULTS.md. CPU seconds are of all this
 process's threads (onnxruntime runs on every core): on a machine other work is loading, they tell
 more than the wall clock does.
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from attendbot import budget  # noqa: E402
+from attendbot.ingest import sandbox  # noqa: E402
 from attendbot.outputs.rosters import Roster, build_rosters_pdf  # noqa: E402
 from attendbot.readers import all_readers, ocr  # noqa: E402
 from attendbot.readers.signin_scan import SigninScanReader  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> int:
                          f"{'ok' if ok else 'MISSED'}")
         ocr._drop_engine()
         start = time.perf_counter()
-        outcome = budget.read_file(files["ocr"], "ocr-scan.pdf", all_readers())
+        outcome = sandbox.read_file(files["ocr"], "ocr-scan.pdf", all_readers())
         whole = time.perf_counter() - start
         lines.append(f"whole file as a run reads it (fork, limits, engine start-up, {args.pages} ocr pages): "
                      f"{whole:.2f} s, {outcome.status}")

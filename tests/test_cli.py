@@ -12,7 +12,7 @@ import pytest
 
 from attendbot.cli import build_parser, main
 
-from conftest import DAY
+from builders import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("run", "serve", "check", "demo", "purge", "rosters")
@@ -62,7 +62,7 @@ def test_run_json_puts_only_the_document_on_stdout(demo_dir, capsys):
     assert main(["run", "--date", DAY.isoformat(), "--json"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
-    assert doc["date"] == "2026-11-24" and len(doc["charges"]) == 19
+    assert doc["date"] == "2026-11-24" and len(doc["charges"]) == 22
     assert "no SLACK_BOT_TOKEN" in captured.err and captured.err.count("no SLACK_BOT_TOKEN") == 1
     assert "audit workbook" in captured.err
 
@@ -70,7 +70,7 @@ def test_run_json_puts_only_the_document_on_stdout(demo_dir, capsys):
 def test_run_without_json_prints_the_summary_and_no_patient_names(demo_dir, capsys):
     assert main(["run", "--date", DAY.isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "19 charges" in out
+    assert "22 charges" in out
     for name in ("Núñez", "Nunez", "Okafor", "Brennan", "Castillo", "004821"):
         assert name not in out
 
@@ -81,6 +81,16 @@ def test_a_bad_config_exits_2_naming_file_and_key(demo_dir, capsys):
     assert main(["run", "--date", DAY.isoformat()]) == 2
     err = capsys.readouterr().err
     assert "config/payers.toml" in err and "payers.x.max_group_size" in err
+
+
+def test_a_payer_name_matching_two_sections_equally_exits_2_naming_the_payer_and_the_sections(demo_dir, capsys):
+    path = demo_dir / "config" / "payers.toml"  # the demo's "Aetna" lines now match two sections by "aetna"
+    path.write_text(path.read_text() + '\n[payers.aetnamedicaid]\nkind = "medicaid"\nmatch = ["aetna"]\n')
+    assert main(["run", "--date", DAY.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "config/payers.toml" in err
+    assert "'Aetna'" in err and "commercial" in err and "aetnamedicaid" in err
+    assert "Traceback" not in err
 
 
 def test_bad_arguments_exit_2(capsys):

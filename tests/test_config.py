@@ -16,22 +16,22 @@ def test_the_shipped_example_program_is_valid():
     settings = config.load(ROOT / "config" / "attendbot.toml", base=ROOT)
     assert settings.program.name
     assert settings.inbox == ROOT / "inbox"
-    assert settings.payers.policy("TX Medicaid").kind == "medicaid"
+    assert settings.payers.policy_for("TX Medicaid", "H0015").kind == "medicaid"
 
 
 def test_code_sections_override_payers_and_payers_override_defaults(program):
     payers = program.settings().payers
-    medicaid, aetna = payers.policy("Texas MEDICAID"), payers.policy("Aetna Better Health")
+    medicaid, aetna = payers.policy_for("Texas MEDICAID", "H2019"), payers.policy_for("Aetna Choice POS II", "H2019")
     assert medicaid.max_group_size == 10 and aetna.max_group_size == 12
     assert medicaid.telehealth_modifiers == ("GT",) and aetna.telehealth_modifiers == ("95",)
-    assert medicaid.code_rule("H2019").max_units_per_day == 12
-    assert aetna.code_rule("H2019").max_units_per_day == 16
-    assert medicaid.code_rule("h2019").unit_minutes == 15  # inherited from [defaults.codes.H2019]
-    assert medicaid.code_rule("99999") is None
+    assert medicaid.rule.max_units_per_day == 12
+    assert aetna.rule.max_units_per_day == 16
+    assert payers.policy_for("Texas MEDICAID", "h2019").rule.unit_minutes == 15  # from [defaults.codes.H2019]
+    assert payers.policy_for("Texas MEDICAID", "99999").rule is None
 
 
 def test_a_payer_that_matches_no_section_falls_back_to_the_defaults(program):
-    policy = program.settings().payers.policy("Oscar Health")
+    policy = program.settings().payers.policy_for("Oscar Health", "H0015")
     assert policy.section is None and policy.max_group_size == 12
 
 
@@ -49,7 +49,7 @@ def _error(program, main_extra: str = "", payers_extra: str = "", main: str | No
 @pytest.mark.parametrize("payers_extra, key, words", [
     ("[payers.x]\nmaximum_group = 3\n", "payers.x.maximum_group", "unknown key"),
     ("[payers.x]\nmax_group_size = \"ten\"\n", "payers.x.max_group_size", "integer"),
-    ("[payers.x]\nmax_group_size = 0\n", "payers.x.max_group_size", "greater than 0"),
+    ("[payers.x]\nmax_group_size = -1\n", "payers.x.max_group_size", "greater than or equal to 0"),
     ("[payers.x]\nno_show = \"maybe\"\n", "payers.x.no_show", "not_billable"),
     ("[payers.x.codes.H2019]\nunit_rounding = \"up\"\n", "payers.x.codes.H2019.unit_rounding", "8-minute"),
     ("[payers.x.codes.T1006]\nmin_minutes = 30\n", "payers.x.codes.T1006.unit", "required"),

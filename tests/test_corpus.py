@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.source import SourceFile
 
@@ -57,7 +57,7 @@ def test_identify_answers_false_or_unreadable_for_a_real_world_pdf_and_leaves_it
         pytest.fail(f"identify did not finish within {TIME_LIMIT:.0f} s")
     error = outcome.get("error")
     if error is not None:
-        assert isinstance(error, UnreadableFile), f"unexpected {type(error).__name__}: {error}"
+        assert isinstance(error, UnreadableFileError), f"unexpected {type(error).__name__}: {error}"
         assert error.reason.strip()
     else:
         assert outcome["result"] is False

@@ -4,7 +4,6 @@ config files, and ``attendbot purge`` for programs that must not keep records pa
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import os
@@ -19,11 +18,11 @@ import sqlite_utils
 from attendbot import config, demo, purge
 from attendbot.cli import main
 from attendbot.errors import ConfigError
-from attendbot.outputs.ledger import Ledger
-from attendbot.runner import run_once
+from attendbot.ledger import Ledger
+from attendbot.run import run_day
 from attendbot.samples.tables import write_table_csv
 
-from conftest import DAY
+from builders import DAY
 
 OTHER_DAY = dt.date(2026, 11, 23)  # the demo's EHR export holds one row for it
 TODAY = dt.date(2026, 11, 25)
@@ -128,7 +127,7 @@ def test_logs_and_console_output_of_a_run_hold_no_patient_names_or_mrns(demo_pro
     captured = capsys.readouterr()
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert any(r.name.startswith("attendbot") for r in caplog.records)  # the scan's quarantine, at least
-    assert "19 charges" in captured.out
+    assert "22 charges" in captured.out
     ids = _patient_identifiers()
     assert _found(ids, logged) == set()
     assert _found(ids, captured.out) == set()
@@ -174,7 +173,7 @@ def test_a_facilitator_or_payer_whose_name_looks_like_a_secret_word_is_fine(prog
                          '[payers.token]\nmatch = ["token health plan"]\n')
     settings = program.settings()
     assert settings.slack.facilitators == {"Toby Secret": "U03TOBY"}
-    assert settings.payers.policy("Token Health Plan").section == "token"
+    assert settings.payers.policy_for("Token Health Plan", "H0015").section == "token"
 
 
 def test_a_run_with_a_token_in_its_config_exits_2_naming_file_and_key(demo_program, capsys):
@@ -219,9 +218,9 @@ def two_days(demo_program) -> Path:
                     [("11/23/2026", "004822", "Okafor, Chidi", "Morning Process", "Present", "09:00", "12:00",
                       "Signed", demo.DANA, "In Person")])
     settings = config.load(MAIN_TOML)
-    run_once(settings, OTHER_DAY, dry_run=True, out=io.StringIO())
+    run_day(settings, OTHER_DAY, dry_run=True)
     (demo_program / "inbox" / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type")
-    run_once(settings, DAY, dry_run=True, out=io.StringIO())
+    run_day(settings, DAY, dry_run=True)
     return demo_program
 
 
@@ -298,8 +297,8 @@ def test_purged_rows_do_not_linger_in_the_ledger_file(two_days):
 
 def test_the_ledger_still_reconciles_after_a_purge(two_days):
     assert main(["purge", "--before", DAY.isoformat()]) == 0
-    outcome = run_once(config.load(MAIN_TOML), DAY, dry_run=True, out=io.StringIO())
-    assert len(outcome.result.charges) == 19
+    outcome = run_day(config.load(MAIN_TOML), DAY, dry_run=True)
+    assert len(outcome.result.charges) == 22
 
 
 def test_purge_dry_run_counts_and_changes_nothing(two_days, capsys):

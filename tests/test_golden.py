@@ -8,7 +8,6 @@ and review the diff like code.
 from __future__ import annotations
 
 import difflib
-import io
 import json
 import os
 from pathlib import Path
@@ -19,14 +18,14 @@ import pytest
 from attendbot import config
 from attendbot.demo import DAY, write_program
 from attendbot.outputs.report import json_document
-from attendbot.runner import run_once
+from attendbot.run import run_day
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-day.json"
 
 EXPECTED = {  # charge id -> (disposition, gap codes): the demo's story, stated by hand
     "C-1001": ("ready", []),
     "C-1002": ("hold", ["NOTE_UNSIGNED"]),
-    "C-1003": ("hold", ["ATTENDANCE_CONFLICT", "MISSING_SIGNATURE", "SAME_DAY_CONFLICT"]),
+    "C-1003": ("hold", ["ATTENDANCE_CONFLICT", "MISSING_SIGNATURE"]),  # the per diem: the primary of its pair
     "C-1004": ("void", ["NO_SHOW"]),
     "C-1005": ("void", ["LATE_CANCEL"]),
     "C-1006": ("hold", ["SHORT_DURATION"]),
@@ -38,11 +37,14 @@ EXPECTED = {  # charge id -> (disposition, gap codes): the demo's story, stated 
     "C-1012": ("adjust", ["UNITS_EXCEED_TIME"]),
     "C-1013": ("hold", ["MISSING_TIMES", "TELEHEALTH_MODIFIER_MISSING"]),
     "C-1014": ("hold", ["ATTENDANCE_CONFLICT", "NOT_ON_SIGNIN"]),
-    "C-1015": ("hold", ["SAME_DAY_CONFLICT"]),
+    "C-1015": ("hold", ["SAME_DAY_CONFLICT"]),  # H2019, the component, beside C-1003's H0015
     "C-1016": ("hold", ["FACILITATOR_SIGNATURE_MISSING", "INVALID_NPI"]),
     "C-1017": ("hold", ["FACILITATOR_SIGNATURE_MISSING"]),
-    "C-1018": ("hold", ["DUPLICATE_CHARGE", "NO_SIGNIN_SHEET"]),
-    "C-1019": ("hold", ["DUPLICATE_CHARGE", "NO_SIGNIN_SHEET"]),
+    "C-1018": ("hold", ["NO_SIGNIN_SHEET"]),
+    "C-1019": ("hold", ["DUPLICATE_CHARGE", "NO_SIGNIN_SHEET"]),  # the second S9480 of the day
+    "C-1020": ("ready", []),  # a per diem made of two 90-minute groups
+    "C-1021": ("adjust", ["CODE_TIME_MISMATCH"]),  # 90837 for 45 minutes: bill 90834
+    "C-1022": ("void", ["EXCUSED_ABSENCE"]),  # excused: void, and no fee even for self-pay
 }
 
 
@@ -55,7 +57,7 @@ def demo(tmp_path, monkeypatch):
     settings = config.load(config_path)
 
     def run():
-        return run_once(settings, DAY, dry_run=True, out=io.StringIO())
+        return run_day(settings, DAY, dry_run=True)
 
     return root, settings, run
 
@@ -91,19 +93,22 @@ def test_the_json_document_matches_the_golden_file(demo):
 def test_json_document_has_the_spec_shape(demo):
     _, _, run = demo
     doc = json_document(run())
-    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack"}
+    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack", "calendar", "status"}
     assert doc["date"] == "2026-11-24"
     assert set(doc["charges"][0]) == {"charge_id", "patient_id", "code", "payer", "session", "disposition",
                                       "units", "supported_units", "gaps"}
     assert set(doc["gaps"][0]) == {"code", "charge_id", "patient_id", "session", "owner", "message", "evidence"}
     assert all(set(n) == {"patient_id", "session", "payer", "policy", "fee"} for n in doc["no_shows"])
     assert {(n["patient_id"], n["policy"], n["fee"]) for n in doc["no_shows"]} == {
-        ("004824", "not_billable", 0.0), ("004825", "fee", 50.0)}
+        ("004824", "not_billable", 0.0), ("004825", "fee", 50.0), ("004840", "not_billable", 0.0)}
+    adjusted = {c["charge_id"]: c for c in doc["charges"] if "supported_code" in c}
+    assert {cid: (c["code"], c["supported_code"]) for cid, c in adjusted.items()} == {"C-1021": ("90837", "90834")}
     statuses = {Path(f["path"]).name: (f["kind"], f["status"]) for f in doc["files"]}
     assert statuses == {
         "charges_export_20261124.xlsx": ("charges", "read"),
         "EHR_attendance.csv": ("ehr_attendance", "read"),
         "signin_morning_family.pdf": ("signin", "read"),
+        "signin_recovery_individual.pdf": ("signin", "read"),
         "skills_signin.xlsx": ("signin", "read"),
         "Scan_0042.pdf": ("signin", "unreadable"),  # a scan, but of a sheet's blank back
         "meeting-notes.docx": ("unknown", "ignored"),
@@ -130,15 +135,19 @@ def test_the_audit_workbook_has_the_six_sheets_with_every_charge(demo):
     header = [c.value for c in charges[1]]
     ids = [row[header.index("Charge ID")] for row in charges.iter_rows(min_row=2, values_only=True)]
     assert sorted(ids) == sorted(EXPECTED)
+    codes = {row[header.index("Charge ID")]: (row[header.index("Code")], row[header.index("Supported code")])
+             for row in charges.iter_rows(min_row=2, values_only=True)}
+    assert codes["C-1021"] == ("90837", "90834")  # adjust: bill it as the down-code
+    assert codes["C-1001"] == ("H0015", None)
     for ws in wb.worksheets:
-        assert ws.freeze_panes == "A2"
+        assert ws.freeze_panes and openpyxl.utils.cell.coordinate_from_string(ws.freeze_panes)[1] >= 2  # headers frozen
         assert ws.auto_filter.ref
 
 
 def test_a_second_run_with_the_same_files_changes_nothing(demo):
     root, settings, run = demo
     first = json_document(run())
-    from attendbot.outputs.ledger import Ledger
+    from attendbot.ledger import Ledger
 
     def snapshot():
         ledger = Ledger(settings.db)

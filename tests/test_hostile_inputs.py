@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from attendbot import budget
+from attendbot.ingest import sandbox
+from attendbot.readers import limits
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.samples.signin_pdf import PdfCanvas, draw_sheet, new_pdf, write_signin_pdf
 from attendbot.samples.tables import write_table_csv, write_table_xlsx
 
-from conftest import DAY
-from test_pipeline import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row, morning_sheet
+from builders import DAY
+from builders import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row, morning_sheet
 
 SHEET_XML = "xl/worksheets/sheet1.xml"
 SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -101,12 +102,12 @@ def test_a_csv_of_a_million_rows_is_refused_before_it_is_parsed(program):
     (program.inbox / "huge.csv").write_bytes(header + row * 1_000_000)
     outcome = program.run()
     detail = unreadable(program, outcome, "huge.csv")
-    assert f"more than {budget.MAX_ROWS:,} rows" in detail and "shorter date range" in detail
+    assert f"more than {limits.MAX_ROWS:,} rows" in detail and "shorter date range" in detail
     assert_good_file_read(outcome)
 
 
 def test_a_worksheet_over_the_row_budget_is_refused(program, monkeypatch):
-    monkeypatch.setattr(budget, "MAX_ROWS", 50)
+    monkeypatch.setattr(limits, "MAX_ROWS", 50)
     good_file(program)
     write_table_xlsx(program.inbox / "long.xlsx", CHARGE_HEADER,
                      [charge_row(f"C-{n}", "M-1", "Silva, Ana") for n in range(10, 210)])
@@ -117,7 +118,7 @@ def test_a_worksheet_over_the_row_budget_is_refused(program, monkeypatch):
 
 def test_a_file_over_the_size_budget_is_refused_unread(program, monkeypatch):
     good_file(program)
-    monkeypatch.setattr(budget, "MAX_FILE_BYTES", (program.inbox / "charges.xlsx").stat().st_size + 1000)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", (program.inbox / "charges.xlsx").stat().st_size + 1000)
     write_table_csv(program.inbox / "big.csv", EHR_HEADER, [ehr_row(f"M-{n}", "Silva, Ana") for n in range(2000)])
     outcome = program.run()
     detail = unreadable(program, outcome, "big.csv")
@@ -194,8 +195,8 @@ def test_a_zip_bomb_in_an_xlsx_is_refused_before_it_is_unpacked(program, zip_bom
 
 
 def test_an_xlsx_that_would_unpack_past_the_size_budget_is_refused(program, zip_bomb, monkeypatch):
-    monkeypatch.setattr(budget, "MAX_ZIP_RATIO", 10_000)
-    monkeypatch.setattr(budget, "MAX_UNZIPPED_BYTES", 100 * 1024**2)
+    monkeypatch.setattr(limits, "MAX_ZIP_RATIO", 10_000)
+    monkeypatch.setattr(limits, "MAX_UNZIPPED_BYTES", 100 * 1024**2)
     good_file(program)
     (program.inbox / "bomb.xlsx").write_bytes(zip_bomb.read_bytes())
     outcome = program.run()
@@ -227,7 +228,7 @@ def hostile_pdf(program, monkeypatch):
 
 
 def test_a_file_that_makes_a_reader_spin_is_stopped_at_the_time_budget(program, hostile_pdf, monkeypatch):
-    monkeypatch.setattr(budget, "FILE_SECONDS", 2)
+    monkeypatch.setattr(sandbox, "FILE_SECONDS", 2)
 
     def spin(src):
         while True:
@@ -241,7 +242,7 @@ def test_a_file_that_makes_a_reader_spin_is_stopped_at_the_time_budget(program, 
 
 def test_a_file_that_makes_a_reader_allocate_without_bound_is_stopped_at_the_memory_budget(
         program, hostile_pdf, monkeypatch):
-    monkeypatch.setattr(budget, "FILE_MEMORY_BYTES", 256 * 1024**2)
+    monkeypatch.setattr(sandbox, "FILE_MEMORY_BYTES", 256 * 1024**2)
 
     def hog(src):
         held = []

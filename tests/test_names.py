@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from attendbot.reconcile.names import THRESHOLD, match_name, similarity
+from attendbot.names import THRESHOLD, match_name, similarity
 
 ROSTER = [
     ("M-101", "Núñez, María"),
@@ -197,7 +197,7 @@ def test_a_days_worth_of_candidates_is_shortlisted_without_changing_any_match(mo
     """The rapidfuzz shortlist for long candidate lists must agree with comparing every candidate."""
     import random
 
-    from attendbot.reconcile import names
+    from attendbot import names
 
     rng = random.Random(7)
     firsts = ["Ana", "Ben", "Chidi", "Dana", "Elin", "Farah", "Goran", "Hana", "Ivo", "Jae", "María", "Liam"]

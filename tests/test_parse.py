@@ -8,9 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from attendbot.npi import npi_check_digit, npi_valid
 from attendbot.readers.parse import (
-    npi_check_digit,
-    npi_valid,
     parse_date,
     parse_modifiers,
     parse_time,

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 
 from PIL import Image
 
-from attendbot.outputs.ledger import Ledger
+from attendbot.ledger import Ledger
 from attendbot.outputs.report import json_document
-from attendbot.samples.drafts import LineDraft, SheetDraft
+from attendbot.samples.drafts import LineDraft
 from attendbot.samples.scans import image_only_pdf
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
 
-from conftest import CORPUS, DAY
-from tests_support import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
-
-def morning_sheet(day=DAY, *lines):
-    return SheetDraft("Morning Process Group", day, "9:00 AM", "12:00 PM", "Dana Whitfield",
-                      lines=list(lines) or [LineDraft("Ana Silva", "stroke", "9:00", "12:00"),
-                                            LineDraft("Ben Okoro", "stroke", "9:00", "12:00")])
-
+from builders import CHARGE_HEADER, CORPUS, DAY, EHR_HEADER, charge_row, ehr_row, morning_sheet
 
 def small_day(program, day=DAY):
     write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
@@ -135,27 +127,57 @@ def test_fixing_the_paperwork_resolves_the_gap_and_the_ledger_keeps_its_history(
                                                           "MISSING_SIGNATURE": "resolved"}
         events = [r["event"] for r in ledger.db["gap_events"].rows_where(order_by="id")]
         assert events == ["opened", "opened", "resolved", "resolved"]
-        assert ledger.db["dispositions"].get((DAY.isoformat(), "C-1"))["disposition"] == "ready"
+        assert ledger.db["dispositions"].get((DAY.isoformat(), "C-1", "M-1"))["disposition"] == "ready"
     finally:
         ledger.close()
 
 
-def test_a_file_still_being_written_is_left_for_the_next_run(program):
+def test_files_dropped_a_moment_before_the_run_are_waited_for_and_read(program):
+    """Issue 10: fresh mtimes are not skipped; the run waits (bounded by settle_seconds) and reads."""
+    settings = program.settings()
+    small_day(program)  # written just now
+    object.__setattr__(settings.main.paths, "settle_seconds", 3.0)
+    from attendbot.run import run_day
+
+    started = time.monotonic()
+    outcome = run_day(settings, DAY, dry_run=True)
+    assert time.monotonic() - started < 60  # a bound on the wait, not a speed target
+    assert {f.status for f in outcome.files} == {"read"}
+    assert outcome.status.state == "complete" and len(outcome.result.charges) == 2
+
+
+def test_a_file_still_being_written_after_the_wait_is_left_and_the_day_is_incomplete(program):
+    import threading
+
     settings = program.settings()
     small_day(program)
-    object.__setattr__(settings.main.paths, "settle_seconds", 60.0)
-    from attendbot.runner import run_once
-    import io
+    object.__setattr__(settings.main.paths, "settle_seconds", 2.0)
+    growing = program.inbox / "late-export.csv"
+    stop = threading.Event()
 
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
-    assert {f.status for f in outcome.files} == {"ignored"}
-    assert all("next run" in f.detail for f in outcome.files)
-    assert all((program.inbox / n).exists() for n in ("charges.xlsx", "ehr.csv", "sheet.pdf"))
-    old = time.time() - 120
-    for path in program.inbox.iterdir():
-        os.utime(path, (old, old))
-    outcome = run_once(settings, DAY, dry_run=True, out=io.StringIO())
-    assert {f.status for f in outcome.files} == {"read"}
+    def writer():  # a sync client still copying a file
+        with growing.open("a") as f:
+            while not stop.is_set():
+                f.write("x" * 100 + "\n")
+                f.flush()
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        from attendbot.run import run_day
+
+        outcome = run_day(settings, DAY, dry_run=True)
+    finally:
+        stop.set()
+        thread.join()
+    report = {f.path.rsplit("/", 1)[-1]: f for f in outcome.files}
+    assert report["late-export.csv"].status == "ignored" and "next run" in report["late-export.csv"].detail
+    assert {report[n].status for n in ("charges.xlsx", "ehr.csv", "sheet.pdf")} == {"read"}
+    assert outcome.status.state == "incomplete" and "left for the next run" in outcome.status.note
+    billing = outcome.slack.messages[-1]
+    assert "Incomplete" in billing.text and "left for the next run" in billing.text
+    assert growing.exists()
 
 
 def test_files_in_a_day_subfolder_are_read_and_readmes_are_not(program):

@@ -14,7 +14,8 @@ from attendbot.cli import main
 from attendbot.codes import GapCode
 from attendbot.mark import MarkError, RosterMark, name_check, name_letters
 from attendbot.model import Charge, Evidence
-from attendbot.outputs.rosters import Roster, build_rosters_pdf, rosters_for
+from attendbot.outputs.rosters import Roster, build_rosters_pdf
+from attendbot.rosters import rosters_for
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.signin_scan import SigninScanReader
 from attendbot.readers.source import SourceFile
@@ -22,8 +23,7 @@ from attendbot.samples.scans import ScanStyle, image_only_pdf, render_page, save
 from attendbot.samples.signin_pdf import PdfCanvas, _scribble
 from attendbot.samples.tables import write_table_csv, write_table_xlsx
 
-from conftest import DAY, Program
-from tests_support import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
+from builders import CHARGE_HEADER, DAY, EHR_HEADER, Program, charge_row, ehr_row
 
 NAMES = ("Chen, Bo", "Núñez, María", "O'Brien-Smith, Quinn", "Quinlan, Avery", "Zhang, Wei")
 ROSTER = Roster("Morning Process Group", DAY, dt.time(9), dt.time(12), "Dana Whitfield, LCSW", NAMES)

@@ -19,20 +19,19 @@ from fpdf import FPDF
 from PIL import Image
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Evidence
 from attendbot.outputs.rosters import Roster, build_rosters_pdf
 from attendbot.readers import ocr
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.signin_scan import (SIGNED_INK, UNSIGNED_INK, SigninScanReader, judge_ink)
 from attendbot.readers.source import SourceFile
-from attendbot.reconcile.names import match_name
+from attendbot.names import match_name
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.scans import ScanStyle, image_only_pdf, render_page, save_image, scan
 from attendbot.samples.signin_pdf import PdfCanvas, _scribble, write_signin_pdf
 
-from conftest import DAY, Program
-from tests_support import CHARGE_HEADER, EHR_HEADER, charge_row, ehr_row
+from builders import CHARGE_HEADER, DAY, EHR_HEADER, Program, charge_row, ehr_row
 
 LINES = [  # every way the digital layouts sign a box, and empty boxes between them
     LineDraft("Avery Quinlan", "stroke", "9:02 AM", "12:00 PM"),
@@ -116,10 +115,11 @@ def test_an_upside_down_page_is_read_turned_round_and_says_so(scanned_sheet):
         assert notes == []
 
 
-def _roster(path: Path, tick_row: int | None = None) -> Path:
+def _roster(path: Path, tick_row: int | None = None, group: str = "Coping Skills",
+            hours: tuple[int, int] = (13, 15)) -> Path:
     """A printed roster (the fast kind of scan to read), rows 1 and 3 signed; optionally a short
     tick in one row's signature box: too much ink for an empty box, too little for a signature."""
-    pdf, [page] = build_rosters_pdf([Roster("Coping Skills", DAY, dt.time(13), dt.time(15), "Dana Whitfield",
+    pdf, [page] = build_rosters_pdf([Roster(group, DAY, dt.time(hours[0]), dt.time(hours[1]), "Dana Whitfield",
                                             ("Chen, Bo", "Quinlan, Avery", "Reyes, Mateo"))], "Riverbend")
     canvas = PdfCanvas(pdf)
     for row in (1, 3):
@@ -135,7 +135,7 @@ def _roster(path: Path, tick_row: int | None = None) -> Path:
 def test_a_blank_page_is_skipped_with_a_note_and_a_blank_scan_is_unreadable(tmp_path):
     style = ScanStyle(dpi=150, seed=4)
     blank = scan(Image.new("L", (1275, 1650), 255), style)
-    with pytest.raises(UnreadableFile, match="page 1 is blank"):
+    with pytest.raises(UnreadableFileError, match="page 1 is blank"):
         read(save_image(blank, tmp_path / "blank.png"))
     sheet = scan(render_page(_roster(tmp_path / "roster.pdf"), 1, 150), style)
     result = read(image_only_pdf([sheet, blank], tmp_path / "front-and-back.pdf", 150))
@@ -156,6 +156,27 @@ def test_a_doubtful_signature_box_is_scan_uncertain_naming_page_and_row_and_coun
     assert "Page 1 row 2" in doubt.message and "signature box" in doubt.message
     assert "Quinlan" not in doubt.message  # gap messages never name a patient
     assert sheet.lines[1].confidence < 0.5 <= sheet.lines[0].confidence
+
+
+def test_a_doubtful_box_reaches_the_day_as_a_scan_uncertain_gap_and_its_charge_is_held(tmp_path):
+    from attendbot.samples.tables import write_table_csv, write_table_xlsx
+
+    program = Program(tmp_path / "p")
+    names = [("M-1", "Chen, Bo"), ("M-2", "Quinlan, Avery"), ("M-3", "Reyes, Mateo")]
+    write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
+                     [charge_row(f"C-{i}", mrn, name) for i, (mrn, name) in enumerate(names, start=1)])
+    write_table_csv(program.inbox / "ehr.csv", EHR_HEADER, [ehr_row(mrn, name) for mrn, name in names])
+    roster = _roster(tmp_path / "tick.pdf", tick_row=2, group="Morning Process Group", hours=(9, 12))
+    scanned(roster, program.inbox / "scan", ScanStyle(dpi=200, seed=5), "png")
+    outcome = program.run()
+    [report] = [f for f in outcome.files if f.path.endswith("scan.png")]
+    assert (report.kind, report.status) == ("signin", "read")
+    [gap] = [g for g in outcome.result.gaps if g.code is GapCode.SCAN_UNCERTAIN]
+    assert (gap.evidence.file.endswith("scan.png"), gap.evidence.page, gap.evidence.row) == (True, 1, 2)
+    assert "signature box" in gap.message and "Quinlan" not in gap.message
+    by_charge = {cr.charge.charge_id: (str(cr.disposition), {g.code for g in cr.gaps}) for cr in outcome.result.charges}
+    assert by_charge["C-2"][0] == "hold" and GapCode.MISSING_SIGNATURE in by_charge["C-2"][1]  # unsigned, never guessed
+    assert GapCode.MISSING_SIGNATURE not in by_charge["C-1"][1] | by_charge["C-3"][1]
 
 
 def test_judging_ink_has_a_band_where_nothing_is_decided():
@@ -236,7 +257,7 @@ def test_a_foreign_sheet_without_a_signature_column_is_never_guessed(tmp_path):
         pdf.text(78, 148 + r * 28, ("Name", "Rosa Castillo", "Mateo Reyes", "Dana Brooks")[r])
         pdf.text(278, 148 + r * 28, ("Phone", "555-0101", "555-0102", "555-0103")[r])
     pdf.output(str(tmp_path / "phone-list.pdf"))
-    with pytest.raises(UnreadableFile, match="no ruled table with a printed-name and a signature column"):
+    with pytest.raises(UnreadableFileError, match="no ruled table with a printed-name and a signature column"):
         read(scanned(tmp_path / "phone-list.pdf", tmp_path / "phone-list-scan", ScanStyle(dpi=150, seed=7), "png"))
 
 
@@ -259,7 +280,7 @@ def test_without_the_ocr_engine_a_scan_is_unreadable_with_the_reason_and_nothing
 
     monkeypatch.setattr(ocr, "engine", missing)
     path = save_image(scan(render_page(digital, 1, 150), ScanStyle(dpi=150)), tmp_path / "scan.png")
-    with pytest.raises(UnreadableFile, match="OCR engine is not installed"):
+    with pytest.raises(UnreadableFileError, match="OCR engine is not installed"):
         read(path)
     mixed = write_signin_pdf(tmp_path / "mixed.pdf", [SHEET, SheetDraft("Coping Skills", DAY, scanned=True)])
     src = SourceFile(mixed, "mixed.pdf")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Evidence, ReadResult
 from attendbot.readers.pdf_backend import open_pdf
 from attendbot.readers.signin_pdf import SigninPdfReader
@@ -184,7 +184,7 @@ def test_a_truncated_pdf_is_unreadable(tmp_path):
     data = write_signin_pdf(tmp_path / "full.pdf", [draft()]).read_bytes()
     path = tmp_path / "truncated.pdf"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UnreadableFile, match="damaged PDF") as caught:
+    with pytest.raises(UnreadableFileError, match="damaged PDF") as caught:
         SigninPdfReader().identify(source(path))
     assert caught.value.reason
 
@@ -193,9 +193,9 @@ def test_a_zero_byte_file_is_unreadable(tmp_path):
     path = tmp_path / "empty.pdf"
     path.write_bytes(b"")
     assert SigninPdfReader().identify(source(path)) is False  # by content it is no PDF at all
-    with pytest.raises(UnreadableFile, match="empty file"):
+    with pytest.raises(UnreadableFileError, match="empty file"):
         SigninPdfReader().read(source(path))
-    with pytest.raises(UnreadableFile, match="empty file"):
+    with pytest.raises(UnreadableFileError, match="empty file"):
         open_pdf(b"", SHOWN)
 
 
@@ -206,7 +206,7 @@ def test_a_password_protected_pdf_is_unreadable(tmp_path):
     draw_sheet(PdfCanvas(pdf), draft())
     path = tmp_path / "locked.pdf"
     pdf.output(str(path))
-    with pytest.raises(UnreadableFile, match="encrypted or password-protected PDF"):
+    with pytest.raises(UnreadableFileError, match="encrypted or password-protected PDF"):
         SigninPdfReader().identify(source(path))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 from zoneinfo import ZoneInfo
@@ -12,9 +11,9 @@ import pytest
 
 from attendbot import config
 from attendbot.demo import write_program
-from attendbot.outputs import slack_client
-from attendbot.outputs.ledger import Ledger
-from attendbot.runner import run_once
+from attendbot.outputs import slack_delivery
+from attendbot.ledger import Ledger
+from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 
@@ -44,8 +43,8 @@ def live(tmp_path, monkeypatch, stub):
     config_path.write_text(text)
     monkeypatch.chdir(root)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    monkeypatch.setattr("attendbot.runner.PACE_SECONDS", 0.0)
-    monkeypatch.setattr(slack_client, "RETRY_BACKOFF", 0.01)
+    monkeypatch.setattr(slack_delivery, "PACE_SECONDS", 0.0)
+    monkeypatch.setattr(slack_delivery, "RETRY_BACKOFF", 0.01)
 
     class Program:
         path = config_path
@@ -54,7 +53,7 @@ def live(tmp_path, monkeypatch, stub):
             return config.load(config_path)
 
         def run(self, now=AFTERNOON, **kwargs):
-            return run_once(self.settings(), DAY, dry_run=False, out=io.StringIO(), now=now, **kwargs)
+            return run_day(self.settings(), DAY, dry_run=False, now=now, **kwargs)
 
         def outbox(self):
             ledger = Ledger(self.settings().db)
@@ -73,14 +72,16 @@ def set_identity(program, mode):
 
 def test_one_alert_per_session_with_facilitator_gaps_and_one_billing_summary(live, stub):
     outcome = live.run()
-    assert outcome.slack_mode == "live"
+    assert outcome.slack.mode == "live"
     groups, billing = stub.posted("C0GROUPS"), stub.posted("C0BILLING")
     assert len(groups) == 4 and len(billing) == 1
     texts = [m["text"] for m in groups]
     assert any("<@U01DANA>" in t and "Morning Process Group" in t for t in texts)
     assert any("<@U02MARCUS>" in t and "Afternoon Skills Group" in t for t in texts)
-    assert any("Priya Raman (no Slack id in config)" in t for t in texts)
-    assert "Line 3 of the 9:00 AM Morning Process Group sheet is unsigned (charge C-1003)" in " ".join(texts)
+    assert any("Family Group on 2026-11-24 — Priya Raman:" in t and "<@" not in t for t in texts)
+    assert "Slack id" not in " ".join(texts)  # an admin problem: the billing summary's only
+    assert ("Line 3 of the 9:00 AM Morning Process Group sheet is unsigned, but the EHR marks the patient present "
+            "(charge C-1003)") in " ".join(texts)
     assert "Priya Raman" in billing[0]["text"]  # the unknown facilitator is flagged for the billing lead
     assert "before close of business" in json.dumps(billing[0]["blocks"])
     for message in groups + billing:
@@ -150,8 +151,8 @@ def test_an_outage_queues_everything_and_the_next_run_sends_each_message_exactly
     stub.fail("chat.postMessage", times=50, status=500)
     outcome = live.run()
     assert stub.posted() == []
-    assert outcome.slack_report.waiting == 5
-    assert any("could not be reached" in p for p in outcome.slack_report.problems)
+    assert outcome.slack.waiting == 5
+    assert any("could not be reached" in p for p in outcome.slack.problems)
     assert {row["status"] for row in live.outbox().values()} <= {"queued", "unknown"}
     stub.faults.clear()
     live.run()
@@ -177,7 +178,7 @@ def test_invalid_auth_completes_the_run_and_says_what_to_fix(live, stub):
     outcome = live.run()
     assert outcome.result.charges  # the day was reconciled and the workbook written
     assert outcome.workbook.exists()
-    assert any("SLACK_BOT_TOKEN" in p for p in outcome.slack_report.problems)
+    assert any("SLACK_BOT_TOKEN" in p for p in outcome.slack.problems)
     assert {row["status"] for row in live.outbox().values()} == {"failed"}
 
 
@@ -187,7 +188,7 @@ def test_a_missing_facilitator_channel_is_reported_in_the_billing_summary(live, 
     billing = stub.posted("C0BILLING")
     assert len(billing) == 1 and "channel_not_found" in billing[0]["text"]
     assert "C0GROUPS" in billing[0]["text"]
-    assert outcome.slack_report.posted == 1
+    assert outcome.slack.posted == 1
 
 
 def test_a_session_that_has_not_ended_is_not_alerted_on_yet(live, stub):
@@ -208,7 +209,7 @@ def test_after_close_of_business_nothing_is_posted_and_the_next_run_sends_it(liv
 def test_a_dry_run_records_the_messages_and_sends_nothing(live, stub, monkeypatch):
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     outcome = live.run()
-    assert outcome.slack_mode == "dry-run" and stub.requests == []
+    assert outcome.slack.mode == "dry-run" and stub.requests == []
     assert {row["status"] for row in live.outbox().values()} == {"dry_run"}
 
 

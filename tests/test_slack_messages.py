@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import re
@@ -10,7 +12,7 @@ import pytest
 
 from attendbot.codes import GapCode as G
 from attendbot.config import SlackSection
-from attendbot.messages import gap_message, no_show_policy
+from attendbot.messages import gap_facts, gap_message, no_show_policy
 from attendbot.model import (
     Charge,
     ChargeResult,
@@ -71,18 +73,19 @@ def gap(code, c: Charge | None, session, *, patient_id=None, line=None, **values
     evidence = Evidence(SIGNIN, page=1, row=line) if line else Evidence(SIGNIN, page=1)
     return Gap(code=code, message=gap_message(code, **values), evidence=evidence,
                charge_id=c.charge_id if c else None, patient_id=c.patient_id if c else patient_id,
-               session=session, key=f"line {line}" if line and c is None else "")
+               session=session, key=f"line {line}" if line and c is None else "", session_key=session,
+               line=line, facts=gap_facts(code, values))
 
 
 def summary(label, facilitator, charges) -> SessionSummary:
     return SessionSummary(label, dt.time(9), dt.time(12), facilitator, Evidence(SIGNIN, page=1),
                           charges=charges, attendees=charges, signed_lines=charges, sheet_lines=charges,
-                          minutes=180)
+                          minutes=180, key=label)
 
 
 def day_result(charge_gaps: list[tuple[Charge, list[Gap]]], other_gaps=(), sessions=(), *, supported=None,
                unknown_payers=(), no_shows=()) -> DayResult:
-    charges = [ChargeResult(c, gaps, (supported or {}).get(c.charge_id, c.units), c.session,
+    charges = [ChargeResult(c, gaps, (supported or {}).get(c.charge_id, c.units), c.session, session_key=c.session,
                             no_show_fee=50.0 if any(g.code == G.NO_SHOW for g in gaps) and c.payer == "Self Pay"
                             else None)
                for c, gaps in charge_gaps]
@@ -105,12 +108,12 @@ def build_day() -> tuple[DayResult, list[FileReport]]:
     result = day_result(
         [
             (c1, [gap(G.MISSING_SIGNATURE, c1, MORNING, line=4), footer[0]]),
-            (c2, [gap(G.UNITS_EXCEED_TIME, c2, MORNING, units=8, minutes=90, supported=6), footer[1]]),
-            (c3, [gap(G.NO_SHOW, c3, MORNING, policy=no_show_policy("fee", 50.0))]),
+            (c2, [gap(G.UNITS_EXCEED_TIME, c2, MORNING, units=8, basis="90 minutes support 6", supported=6), footer[1]]),
+            (c3, [gap(G.NO_SHOW, c3, MORNING, policy=no_show_policy(50.0))]),
             (c4, [gap(G.INVALID_NPI, c4, AFTERNOON, detail="is missing")]),
             (c5, [gap(G.NOTE_UNSIGNED, c5, EVENING, note="not signed")]),
             (c6, []),
-            (c7, [gap(G.UNITS_EXCEED_TIME, c7, AFTERNOON, units=8, minutes=90, supported=6)]),
+            (c7, [gap(G.UNITS_EXCEED_TIME, c7, AFTERNOON, units=8, basis="90 minutes support 6", supported=6)]),
         ],
         other_gaps=[
             gap(G.UNMATCHED_SIGNIN_NAME, None, EVENING, line=7, detail="matches no scheduled or EHR patient"),
@@ -199,7 +202,8 @@ def test_the_alert_mentions_the_facilitator_by_user_id_whatever_the_case_and_spa
 def test_an_unknown_facilitator_is_named_in_plain_text_and_listed_in_the_billing_summary():
     sessions, billing = by_kind(messages())
     evening = sessions[EVENING]
-    assert "Pat Rowe (no Slack id in config)" in body(evening)
+    assert "Facilitator: Pat Rowe\n" in body(evening)
+    assert "Slack id" not in body(evening) + evening.text  # an admin problem: the billing summary's only
     assert "<@" not in json.dumps(evening.blocks)
     summary_text = body(billing)
     assert "Facilitators with no Slack id in config" in summary_text
@@ -223,7 +227,7 @@ def test_a_session_level_gap_on_several_charges_becomes_one_line_listing_the_cha
     lines = [ln for t in section_texts(sessions[MORNING]) for ln in t.splitlines() if ln.startswith("• ")]
     footer = [ln for ln in lines if "facilitator signature" in ln]
     assert footer == [f"• Charges C-1001 and C-1002: the {MORNING} sheet has no facilitator signature — "
-                      "sign the sheet's footer and re-scan it."]
+                      "sign the sheet's footer and re-scan it. _(signin.pdf, page 1)_"]
     assert len(lines) == 2  # the unsigned line 4, and the footer once
     assert any(ln.startswith(f"• Line 4 of the {MORNING} sheet is unsigned (charge C-1001)") for ln in lines)
 
@@ -231,7 +235,9 @@ def test_a_session_level_gap_on_several_charges_becomes_one_line_listing_the_cha
 def test_the_alert_counts_charges_on_hold_and_only_counts_the_billing_items():
     sessions, _ = by_kind(messages())
     morning = body(sessions[MORNING])
-    assert "3 items to fix · 2 of 3 charges on hold until fixed" in morning
+    bullets = [ln for ln in morning.splitlines() if ln.startswith("• ")]
+    assert len(bullets) == 2  # issue 10: the count is the bullets listed (three gaps, two problems)
+    assert "2 items to fix · 2 of 3 charges on hold until fixed" in morning
     assert "+ 2 billing items for this session in the audit workbook" in morning
     assert "units of H2019 charged" not in morning  # UNITS_EXCEED_TIME is billing's, not listed
     assert "did not attend" not in morning  # nor is the no-show
@@ -264,7 +270,7 @@ def test_the_billing_summary_counts_billing_owned_gaps_by_code():
                     ("UNREADABLE_FILE", 1)]:
         assert f"• `{code}` {n}" in text
     assert "MISSING_SIGNATURE" not in text  # facilitator-owned: in the alerts
-    assert "Facilitator alerts: 2 sessions, 5 items." in text
+    assert "Facilitator alerts: 2 sessions, 4 items." in text  # the bullets listed (issue 10)
     assert "Facilitator items with no session" not in text  # the unreadable page is billing's
     assert "7 charges: 1 ready · 1 adjust · 4 hold · 1 void" in billing.text
     assert "INVALID_NPI 1; NO_SHOW 1" in billing.text
@@ -288,6 +294,30 @@ def test_an_unreadable_page_of_a_file_read_otherwise_is_listed_with_its_message(
     assert "• signin.pdf p.2 could not be read: no text layer — re-scan it with OCR" in text
     assert "scan.pdf p.1" not in text  # that file is already listed by name
     assert "• `UNREADABLE_FILE` 2" in text
+
+
+def test_a_missing_note_status_column_is_said_once_in_the_billing_summary():
+    from attendbot.messages import NO_NOTE_STATUS
+
+    result, files = build_day()
+    result = dataclasses.replace(result, notes=(NO_NOTE_STATUS,))
+    _, billing = by_kind(build_messages(result, files, slack(), program=PROGRAM))
+    text = body(billing)
+    assert "*Not checked today:*" in text and text.count("no note-status column") == 1
+    assert "no note-status column" in billing.text
+    _, usual = by_kind(messages())
+    assert "Not checked today" not in body(usual)
+
+
+def test_a_charge_adjusted_to_another_code_is_listed_with_the_code_to_bill():
+    c1 = charge("C-3001", "M-0204", "2:00 PM Individual Therapy", code="90837", amount=160.0)
+    mismatch = gap(G.CODE_TIME_MISMATCH, c1, "2:00 PM Individual Therapy", minutes=45, required=53,
+                   supported_code="90834")
+    result = day_result([(c1, [mismatch])])
+    result.charges[0].supported_code = "90834"
+    _, billing = by_kind(build_messages(result, [], slack(), program=PROGRAM))
+    assert "• C-3001: 90837 → 90834" in body(billing)
+    assert "1 adjust" in billing.text
 
 
 def test_a_facilitator_gap_with_no_session_reaches_the_billing_summary():
@@ -327,7 +357,7 @@ def test_a_day_without_gaps_still_gets_a_billing_summary_saying_all_charges_are_
 def test_a_day_without_charges_says_so():
     msgs = build_messages(DayResult(DAY, [], [], [], [], []), [], slack(), program=PROGRAM)
     assert [m.kind for m in msgs] == ["billing"]
-    assert "No charges scheduled for this day." in body(msgs[0])
+    assert "Nothing was checked: no charge export covers this day." in body(msgs[0])  # issue 10: no all-clear
 
 
 # --- patient identity -------------------------------------------------------------------
@@ -448,7 +478,7 @@ def test_a_session_level_gap_on_very_many_charges_is_one_line_that_counts_the_re
     lines = [ln for t in section_texts(alert) for ln in t.splitlines() if ln.startswith("• ")]
     assert len(lines) == 1
     assert lines[0].startswith("• Charges C-4000, C-4001,") and "C-4014 and 65 more:" in lines[0]
-    assert "80 items to fix · 80 of 80 charges on hold" in body(alert)
+    assert "1 item to fix · 80 of 80 charges on hold" in body(alert)  # one bullet (issue 10)
 
 
 def test_long_lists_in_the_billing_summary_are_cut_and_counted():
@@ -483,7 +513,7 @@ def test_session_names_with_angle_brackets_and_ampersands_are_escaped():
             assert not re.search(r"&(?!amp;|lt;|gt;)", text), text
             assert re.sub(r"<@[A-Z0-9]+>", "", text).count("<") == 0
     assert "&lt;!channel&gt; Anger &amp; Stress &lt;Group&gt;" in body(alert)
-    assert "Lee &lt;Temp&gt; &amp; Co (no Slack id in config)" in body(alert)
+    assert "Facilitator: Lee &lt;Temp&gt; &amp; Co\n" in body(alert)
     assert "*River &lt;b&gt; &amp; Co*" in body(billing)
     assert alert.key == f"2026-11-24:session:{label}"  # the key keeps the raw label
 
@@ -492,3 +522,22 @@ def test_a_mention_is_the_only_angle_bracket_markup_in_an_alert():
     sessions, _ = by_kind(messages())
     raw = json.dumps(sessions[MORNING].blocks)
     assert re.findall(r"<[^>]*>", raw) == ["<@U01DANA>"]
+
+
+def test_every_count_in_the_messages_counts_exactly_what_they_list():
+    """Issue 10: "N items to fix" is the bullets shown; the billing summary's facilitator
+    alerts total is the sum of the alerts' bullets; the plain text holds every line the blocks do."""
+    msgs = messages()
+    sessions, billing = by_kind(msgs)
+    total = 0
+    for message in sessions.values():
+        text = body(message)
+        bullets = [ln for ln in text.splitlines() if ln.startswith("• ")]
+        assert f"{len(bullets)} item{'s' if len(bullets) != 1 else ''} to fix" in text
+        assert message.items == len(bullets)
+        total += len(bullets)
+        for ln in text.splitlines()[1:]:
+            assert ln.replace("*", "") in message.text.replace("*", "") or ln.startswith("Facilitator:") \
+                or ln.startswith(("Attendance gaps", "9:00", "1:00", "6:00")) or "items to fix" in ln, ln
+    summary = body(billing)
+    assert f"Facilitator alerts: {len(sessions)} sessions, {total} items." in summary

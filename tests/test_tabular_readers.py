@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 from attendbot.model import Modality, NoteStatus, ReadResult, Status
 from attendbot.readers import all_readers, identify
 from attendbot.readers.charges import ChargeReader
@@ -268,6 +268,26 @@ def test_one_modifiers_column_may_hold_several(tmp_path, written, expected):
     assert result.charges[0].modifiers == expected
 
 
+@pytest.mark.parametrize("column", ["Rev Code", "Revenue Code", "UB Rev", "REV-CODE"])
+def test_the_revenue_code_column_is_read_by_its_synonyms(tmp_path, column):
+    columns = {**CHARGE_COLUMNS, "revenue_code": column}
+    result = read_charges(charges_csv(tmp_path / "c.csv", [charge(1, revenue_code="0906"), charge(2, revenue_code="")],
+                                      columns))
+    assert [c.revenue_code for c in result.charges] == ["0906", None]
+
+
+def test_a_revenue_code_excel_stored_as_a_number_keeps_its_leading_zero(tmp_path):
+    columns = {**CHARGE_COLUMNS, "revenue_code": "Rev Code"}
+    result = read_charges(charges_xlsx(tmp_path / "c.xlsx", [charge(1, revenue_code=906), charge(2, revenue_code="0905")],
+                                       columns))
+    assert [c.revenue_code for c in result.charges] == ["0906", "0905"]
+
+
+def test_an_export_without_a_revenue_code_column_has_none(tmp_path):
+    result = read_charges(charges_csv(tmp_path / "c.csv", [charge(1)]))
+    assert result.charges[0].revenue_code is None
+
+
 # --- [columns.charges] ----------------------------------------------------------------
 
 ACCT_COLUMNS = {**CHARGE_COLUMNS, "patient_id": "Acct No"}
@@ -497,7 +517,8 @@ STATUS_WORDS = {
     "Absent": Status.NO_SHOW, "No Show": Status.NO_SHOW, "No-Show": Status.NO_SHOW, "NS": Status.NO_SHOW,
     "no show": Status.NO_SHOW, "NoShow": Status.NO_SHOW,
     "Late Cancel": Status.CANCELLED, "Cancelled": Status.CANCELLED, "Canceled": Status.CANCELLED,
-    "Excused": Status.CANCELLED, "Late-Cancel": Status.CANCELLED,
+    "Late-Cancel": Status.CANCELLED, "Late Cancellation": Status.CANCELLED,
+    "Excused": Status.EXCUSED, "Excused Absence": Status.EXCUSED, "EXCUSED": Status.EXCUSED,
 }
 
 
@@ -646,7 +667,7 @@ def test_identification_looks_at_content_not_at_the_file_name(tmp_path):
 def test_an_encrypted_workbook_is_unreadable_whatever_its_name(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 40)
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())
 
 
@@ -656,7 +677,7 @@ def test_a_truncated_workbook_is_unreadable(tmp_path, keep):
     cut = len(data) - 1 if keep == -1 else int(len(data) * keep)
     path = tmp_path / "charges.xlsx"
     path.write_bytes(data[:cut])
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())
 
 
@@ -664,5 +685,5 @@ def test_a_truncated_workbook_is_unreadable(tmp_path, keep):
 def test_an_empty_file_is_unreadable(tmp_path, content):
     path = tmp_path / "charges.csv"
     path.write_bytes(content)
-    with pytest.raises(UnreadableFile):
+    with pytest.raises(UnreadableFileError):
         identify(SourceFile(path), all_readers())

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attendbot.config import CodeRule
-from attendbot.reconcile.units import minutes_attended, supported_units
+from attendbot.reconcile.policy import CodeRule
+from attendbot.reconcile.units import (allocate, attended_interval, minutes_attended, supported_units, time_units,
+                                       union_minutes)
 
 MINUTES = st.integers(min_value=0, max_value=1000)
 UNIT_SIZES = st.integers(min_value=1, max_value=120)
@@ -37,8 +38,9 @@ def cap_at(units: int, cap: int | None) -> int:
 
 @FAST
 @given(minutes=MINUTES, size=UNIT_SIZES, cap=CAPS)
-def test_eight_minute_rounding_is_minutes_plus_seven_over_unit_capped(minutes, size, cap):
-    assert supported_units(time_rule(size, "8-minute", cap), minutes) == cap_at((minutes + 7) // size, cap)
+def test_eight_minute_rounding_is_minutes_plus_just_under_half_a_unit_over_unit_capped(minutes, size, cap):
+    half = -(-size // 2)  # ceil(size / 2)
+    assert supported_units(time_rule(size, "8-minute", cap), minutes) == cap_at((minutes + half - 1) // size, cap)
 
 
 @FAST
@@ -79,6 +81,27 @@ def test_eight_minute_rounding_boundaries_for_15_minute_units(minutes, units):
 @pytest.mark.parametrize("minutes, units", [(0, 0), (14, 0), (15, 1), (29, 1), (30, 2), (44, 2), (45, 3)])
 def test_full_rounding_boundaries_for_15_minute_units(minutes, units):
     assert supported_units(time_rule(15, "full"), minutes) == units
+
+
+@pytest.mark.parametrize("minutes, units", [(0, 0), (30, 0), (31, 1), (60, 1), (89, 1), (90, 1), (91, 2)])
+def test_eight_minute_rounding_boundaries_for_hourly_units(minutes, units):
+    assert supported_units(time_rule(60, "8-minute"), minutes) == units  # (minutes + 29) // 60
+
+
+@FAST
+@given(minutes=MINUTES, size=UNIT_SIZES)
+def test_eight_minute_rounding_counts_a_unit_exactly_when_more_than_half_of_it_was_attended(minutes, size):
+    units = time_units(minutes, size, "8-minute")
+    whole, rest = divmod(minutes, size)
+    assert units == whole + (1 if 2 * rest > size else 0)
+
+
+@FAST
+@given(a=MINUTES, b=MINUTES, size=UNIT_SIZES, rounding=st.sampled_from(["8-minute", "full"]))
+def test_adding_a_days_minutes_up_before_rounding_moves_the_count_by_at_most_one_unit(a, b, size, rounding):
+    together = time_units(a + b, size, rounding)
+    apart = time_units(a, size, rounding) + time_units(b, size, rounding)
+    assert apart - (1 if rounding == "8-minute" else 0) <= together <= apart + 1
 
 
 def test_spec_example_caps_h2019_at_16_units():
@@ -183,3 +206,64 @@ def test_minutes_examples():
     assert minutes_attended([nine], [None]) is None
     assert minutes_attended([], []) is None
     assert minutes_attended([noon], [nine]) == 0  # out before in: nothing, never negative
+
+
+# --- the patient-day: overlapping sessions counted once, units shared among lines -------
+
+SPANS = st.lists(st.tuples(CLOCK, st.integers(min_value=0, max_value=300)).map(lambda p: (p[0], min(p[0] + p[1], 24 * 60))),
+                 max_size=6)
+
+
+@FAST
+@given(spans=SPANS)
+def test_union_minutes_count_every_minute_covered_once(spans):
+    covered = {m for first, last in spans for m in range(first, last)}
+    assert union_minutes(spans) == len(covered)
+
+
+@FAST
+@given(spans=SPANS)
+def test_union_minutes_never_exceed_the_sum_nor_fall_below_the_longest(spans):
+    total = union_minutes(spans)
+    assert total <= sum(last - first for first, last in spans)
+    assert total >= max((last - first for first, last in spans), default=0)
+
+
+@FAST
+@given(spans=SPANS)
+def test_union_minutes_do_not_depend_on_order(spans):
+    assert union_minutes(spans) == union_minutes(list(reversed(spans)))
+
+
+def test_union_minutes_examples():
+    assert union_minutes([(540, 600), (660, 720), (780, 840)]) == 180  # three one-hour groups
+    assert union_minutes([(540, 660), (600, 720)]) == 180  # 9-11 and 10-12 overlap an hour
+    assert union_minutes([(540, 720), (600, 660)]) == 180  # one inside the other
+    assert union_minutes([]) == 0
+
+
+@FAST
+@given(supported=st.integers(min_value=0, max_value=64), charged=st.lists(st.integers(min_value=0, max_value=16),
+                                                                          min_size=1, max_size=5))
+def test_allocate_shares_exactly_the_supported_units_in_order(supported, charged):
+    shares = allocate(supported, charged)
+    assert sum(shares) == supported
+    assert all(s >= 0 for s in shares)
+    assert all(s <= c for s, c in zip(shares[:-1], charged[:-1]))  # only the last line is told of spare units
+    full = [i for i, (s, c) in enumerate(zip(shares, charged)) if s < c]
+    if full:  # a line short of its units leaves none for the lines after it
+        assert all(s == 0 for s in shares[full[0] + 1:])
+
+
+@FAST
+@given(ins=st.lists(MAYBE_CLOCK, max_size=3), outs=st.lists(MAYBE_CLOCK, max_size=3), start=MAYBE_CLOCK,
+       end=MAYBE_CLOCK)
+def test_the_attended_interval_is_never_reversed_and_its_length_is_the_minutes(ins, outs, start, end):
+    args = ([None if m is None else clock(m) for m in ins], [None if m is None else clock(m) for m in outs],
+            None if start is None else clock(start), None if end is None else clock(end))
+    span = attended_interval(*args)
+    if span is None:
+        assert minutes_attended(*args) is None
+    else:
+        assert span[0] <= span[1]
+        assert span[1] - span[0] == minutes_attended(*args)

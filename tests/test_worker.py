@@ -20,9 +20,9 @@ import zoneinfo
 
 import pytest
 
-from attendbot import pipeline, worker
+from attendbot import run as run_module, worker
 from attendbot.errors import AttendbotError
-from attendbot.outputs.ledger import Ledger
+from attendbot.ledger import Ledger
 from attendbot.worker import Worker, is_business_day, previous_business_day
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
@@ -294,7 +294,7 @@ def hold_lock(settings) -> subprocess.Popen:
 
 def test_a_stale_lock_left_by_a_killed_process_does_not_block_the_next_run(settings, monkeypatch):
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.setattr(pipeline, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(run_module, "LOCK_WAIT_SECONDS", 0.5)
     proc = hold_lock(settings)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=5)
@@ -306,7 +306,7 @@ def test_a_stale_lock_left_by_a_killed_process_does_not_block_the_next_run(setti
 
 def test_a_lock_held_by_a_live_process_fails_the_run_which_is_logged_and_retried(settings, monkeypatch, info):
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.setattr(pipeline, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(run_module, "LOCK_WAIT_SECONDS", 0.2)
     proc = hold_lock(settings)
     clock = Clock(TUE, "15:30")
     w = Worker(settings, clock=clock, out=io.StringIO())

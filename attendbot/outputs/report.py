@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from attendbot.codes import Disposition
-from attendbot.pipeline import RunOutcome
+from attendbot.model import ChargeResult, DayOutcome
 
 
-def json_document(outcome: RunOutcome) -> dict:
+def json_document(outcome: DayOutcome) -> dict:
     """The spec's ``--json`` document."""
     result = outcome.result
     return {
         "date": result.day.isoformat(),
-        "charges": [{
-            "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id, "code": cr.charge.code,
-            "payer": cr.charge.payer, "session": cr.session_label, "disposition": str(cr.disposition),
-            "units": cr.charge.units, "supported_units": cr.supported_units,
-            "gaps": sorted({g.code.value for g in cr.gaps}),
-        } for cr in result.charges],
+        "charges": [_charge(cr) for cr in result.charges],
         "gaps": [{
             "code": g.code.value, "charge_id": g.charge_id, "patient_id": g.patient_id, "session": g.session,
             "owner": g.owner, "message": g.message, "evidence": g.evidence.as_dict() if g.evidence else None,
@@ -26,11 +22,26 @@ def json_document(outcome: RunOutcome) -> dict:
         "no_shows": [{"patient_id": ns.patient_id, "session": ns.session, "payer": ns.payer,
                       "policy": ns.policy, "fee": ns.fee} for ns in result.no_shows],
         "files": [f.as_dict() for f in outcome.files],
-        "slack": {"mode": outcome.slack_mode, "messages": len(outcome.slack_messages)},
+        "slack": {"mode": outcome.slack.mode, "messages": len(outcome.slack.messages)},
+        "calendar": {"business_day": outcome.status.business_day, "note": outcome.status.calendar_note},
+        "status": {"state": outcome.status.state, "note": outcome.status.note},
     }
 
 
-def human_summary(outcome: RunOutcome) -> str:
+def _charge(cr: ChargeResult) -> dict:
+    """One charge of the document; one that adjusts to another code carries ``supported_code``."""
+    out = {
+        "charge_id": cr.charge.charge_id, "patient_id": cr.charge.patient_id, "code": cr.charge.code,
+        "payer": cr.charge.payer, "session": cr.session_label, "disposition": str(cr.disposition),
+        "units": cr.charge.units, "supported_units": cr.supported_units,
+        "gaps": sorted({g.code.value for g in cr.gaps}),
+    }
+    if cr.supported_code is not None:
+        out["supported_code"] = cr.supported_code
+    return out
+
+
+def human_summary(outcome: DayOutcome) -> str:
     """A few lines for the log or the terminal: counts, files, where the workbook is. No patient data."""
     result = outcome.result
     dispositions = Counter(str(cr.disposition) for cr in result.charges)
@@ -44,15 +55,37 @@ def human_summary(outcome: RunOutcome) -> str:
     for f in outcome.files:
         if f.status == "unreadable":
             lines.append(f"    unreadable: {f.path}: {f.detail} (moved to {f.quarantined_to})")
+    lines.extend(f"  not checked: {note}" for note in result.notes)
     if result.unknown_payers:
         lines.append("  payers matching no section of payers.toml (defaults used): " + ", ".join(result.unknown_payers))
     events = outcome.gap_events
     if any(events.values()):
         lines.append("  since the last run: " + ", ".join(f"{n} {what}" for what, n in events.items() if n))
-    report = outcome.slack_report
-    if report is not None and outcome.slack_mode == "live":
-        lines.append(f"  Slack: {report.posted} posted, {report.updated} updated, {report.unchanged} unchanged, "
-                     f"{report.waiting} waiting for the next run")
-        lines.extend(f"    to fix: {problem}" for problem in report.problems)
+    slack = outcome.slack
+    if slack.mode == "live":
+        lines.append(f"  Slack: {slack.posted} posted, {slack.updated} updated, {slack.unchanged} unchanged, "
+                     f"{slack.waiting} waiting for the next run")
+        lines.extend(f"    to fix: {problem}" for problem in slack.problems)
     lines.append(f"  audit workbook: {outcome.workbook}")
     return "\n".join(lines)
+
+
+def console_text(outcome: DayOutcome) -> str:
+    """What a run prints for a person: why it was dry, the dry-run messages exactly as Slack
+    would receive their text, then the summary."""
+    parts = []
+    if outcome.status.state != "complete":
+        parts.append(status_line(outcome))
+    if outcome.slack.reason:
+        parts.append(f"attendbot: {outcome.slack.reason}")
+    if outcome.slack.mode != "live":
+        for message in outcome.slack.messages:
+            parts.append(f"--- Slack (dry run) to {message.channel or '(no channel configured)'} ---\n"
+                         f"{message.text}\n--- blocks ---\n{json.dumps(message.blocks, ensure_ascii=False)}\n")
+    parts.append(human_summary(outcome))
+    return "\n".join(parts)
+
+
+def status_line(outcome: DayOutcome) -> str:
+    """One line saying what the run could not see: printed to stderr whatever else is printed."""
+    return f"attendbot: {outcome.day}: {outcome.status.label.lower()}: {outcome.status.note}"

@@ -10,8 +10,9 @@ sheet the existing readers understand both ways:
 * **printed, signed on paper and scanned**, it is known by its QR mark (see
   :mod:`attendbot.mark`: session, date, layout, one check per printed name — never
   a patient's name) and read by :mod:`attendbot.readers.signin_scan` with the
-  layout below, which is why the layout is a versioned constant (``R1``): a change
-  to where things are drawn is a new layout id, and old scans stay readable.
+  layout below, which is why the layout is a versioned constant (``R1``, its geometry
+  in :mod:`attendbot.mark`): a change to where things are drawn is a new layout id,
+  and old scans stay readable.
 
 Rows are printed in a deterministic order — scheduled patients sorted by name,
 then patient id, one row per patient however many charges they have in the
@@ -26,36 +27,17 @@ import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpdf import FPDF
 
-from attendbot.mark import RosterMark, name_check
-from attendbot.model import Charge
-from attendbot.readers.parse import words
+from attendbot.mark import (CORNER, CORNER_INSET, COLUMNS, FACILITATOR_LINE_W, FACILITATOR_LINE_X, FOOTER_GAP,
+                            HEADER_STEP, HEADER_TOP, HEADER_VALUE_WIDTH, HEADER_VALUE_X, LAYOUT, MARGIN, PAGE_H,
+                            PAGE_W, QR_SIZE, QR_TOP, ROW_H, ROWS_PER_PAGE, SPARE_ROWS, TITLE_SIZE,
+                            RosterMark, name_check)
 
-LAYOUT = "R1"
-PAGE_W, PAGE_H = 612.0, 792.0  # US Letter, points
-MARGIN = 54.0
-CORNER = 12.0  # side of a corner mark
-CORNER_INSET = 24.0  # from the page's edges to a corner mark's outer corner
-QR_SIZE = 96.0  # the mark, quiet zone included
-QR_TOP = 30.0
-TITLE_SIZE = 15.0
-HEADER_TOP = MARGIN + 48  # first header line's baseline
-HEADER_STEP = 16.0
-HEADER_VALUE_X = MARGIN + 80
-HEADER_VALUE_WIDTH = (PAGE_W - MARGIN - QR_SIZE) - HEADER_VALUE_X  # values stop left of the mark
-COLUMNS = (("#", 24.0), ("Printed Name", 180.0), ("Signature", 170.0), ("Time In", 65.0), ("Time Out", 65.0))
-TABLE_WIDTH = sum(width for _, width in COLUMNS)
-ROW_H = 28.0
-ROWS_PER_PAGE = 16  # body rows that fit above the footer
-SPARE_ROWS = 3  # empty rows for walk-ins on every page
-FOOTER_GAP = 50.0  # from the table's bottom to the footer's baseline
-FACILITATOR_LINE_X = MARGIN + 130
-FACILITATOR_LINE_W = 220.0
 _FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 Box = tuple[float, float, float, float]  # x, top, width, height in points
@@ -95,24 +77,6 @@ def _printable(text: str) -> str:
 
 def _clock(t: dt.time | None) -> str:
     return t.strftime("%I:%M %p").lstrip("0") if t else ""
-
-
-def rosters_for(charges: Iterable[Charge], day: dt.date) -> list[Roster]:
-    """The day's scheduled sessions, grouped the way reconciliation groups them, as rosters."""
-    from attendbot.reconcile.sessions import build_sessions
-
-    index = build_sessions([c for c in charges if c.service_date == day], [], [])
-    out = []
-    for session in index.sessions:
-        patients: dict[str, str] = {}
-        for charge in session.charges:
-            patients.setdefault(charge.patient_id, charge.patient_name)
-        names = tuple(patients[pid] for pid in sorted(patients, key=lambda p: (words(patients[p]), p)))
-        providers = [c.provider for c in session.charges if c.provider]
-        facilitator = max(set(providers), key=lambda p: (providers.count(p), p)) if providers else None
-        out.append(Roster(group=session.label, service_date=day, start=session.start, end=session.end,
-                          facilitator=facilitator, names=names))
-    return sorted(out, key=lambda r: (r.start or dt.time(0), words(r.group)))
 
 
 def _qr_png(text: str) -> io.BytesIO:
@@ -261,28 +225,3 @@ def write_rosters(path: Path, rosters: Sequence[Roster], program: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def day_charges(settings, day: dt.date) -> tuple[list[Charge], str | None]:
-    """The day's charges from the newest charge export in the inbox that covers it, and that file's path.
-
-    Each file is read the way a run reads it (:func:`attendbot.budget.read_file`: a separate
-    process with a time and memory budget), by the charge reader alone.
-    """
-    from attendbot import budget, inbox
-    from attendbot.pipeline import shown_path
-    from attendbot.readers.charges import ChargeReader
-
-    readers = (ChargeReader(settings.columns("charges")),)
-    best: tuple[float, list[Charge], str] | None = None
-    for path in inbox.candidates(settings.inbox):
-        shown = shown_path(path)
-        outcome = budget.read_file(path, shown, readers)
-        if outcome.status != "read" or outcome.result is None:
-            continue
-        charges = [c for c in outcome.result.charges if c.service_date == day]
-        if charges:
-            mtime = path.stat().st_mtime
-            if best is None or mtime > best[0]:
-                best = (mtime, charges, shown)
-    return (best[1], best[2]) if best else ([], None)

@@ -4,9 +4,13 @@
 
 * one alert per session that has facilitator-owned gaps, to
   ``[slack] facilitator_channel``, mentioning the session's facilitator by the
-  Slack user id in ``[slack.facilitators]``, one line per gap; and
+  Slack user id in ``[slack.facilitators]`` (matched as leniently as patients'
+  names, :func:`slack_id`), one bullet per problem with one piece of advice and
+  where on the sheet to look; what only an administrator can fix (no Slack id
+  in config) is never said there; and
 * one billing summary, to ``[slack] billing_channel``, always — also on a day
-  with no gaps.
+  with no gaps — which also lists facilitators without a mention and sessions
+  whose sheet, EHR and charge export name different facilitators.
 
 Sending, retrying and editing are the client's job; each message's ``key`` is
 stable for one day and session, so a later run finds the message it posted and
@@ -39,7 +43,6 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
@@ -50,10 +53,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from attendbot import messages as say
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.config import SlackSection
-from attendbot.model import Charge, ChargeResult, DayResult, FileReport, Gap
-from attendbot.outputs.workbook import dollars_at_risk
+from attendbot.model import (Charge, ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap,
+                             OutgoingMessage, SessionSummary)
+from attendbot.names import match_name
 
 #: Slack: at most 50 blocks in one message.
 MAX_BLOCKS = 50
@@ -76,35 +81,10 @@ _TRUNCATED = " … (truncated — see the audit workbook)"
 _ELLIPSIS = "…"
 
 
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
-
-    Attributes:
-        key: stable identity across re-runs: ``"<day>:session:<session label>"`` or ``"<day>:billing"``.
-        channel: the channel id from ``[slack]``.
-        text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
-        blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
-        kind: ``"session"`` or ``"billing"``.
-        session: the session label for a session alert; None for the billing summary.
-    """
-
-    key: str
-    channel: str
-    text: str
-    blocks: list[dict]
-    kind: str
-    session: str | None
-
-    def as_dict(self) -> dict:
-        return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
-                "kind": self.kind, "session": self.session}
-
-
 def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
                    program: str, sent_before_close: bool | None = None,
                    resolved: Mapping[str, Sequence[str]] | None = None, not_ended: Collection[str] = (),
-                   notes: Sequence[str] = ()) -> list[OutgoingMessage]:
+                   notes: Sequence[str] = (), status: DayStatus | None = None) -> list[OutgoingMessage]:
     """Build the day's Slack messages.
 
     Args:
@@ -117,6 +97,8 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             shown struck through, so the alert edited in place tells what is done.
         not_ended: labels of sessions that have not ended yet: not alerted on until a later run.
         notes: delivery problems an administrator must fix, added to the billing summary.
+        status: what the run saw and could not see; anything but ``complete`` is said at the
+            top of the billing summary, so a day is never reported clean when it was not checked.
 
     Returns:
         One session alert per session with facilitator-owned gaps (in the order of
@@ -128,16 +110,21 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
     gaps = list(dict.fromkeys(result.gaps))  # a gap listed twice is one thing to fix
     by_session: dict[str | None, list[Gap]] = defaultdict(list)
     for gap in gaps:
-        by_session[gap.session].append(gap)
-    summaries = {s.label: s for s in reversed(result.sessions)}  # the first summary of a label wins
-    order = list(dict.fromkeys([s.label for s in result.sessions] + [g.session for g in gaps if g.session]))
-    ids = {_normal(name): uid for name, uid in slack.facilitators.items()}
+        by_session[gap.session_key].append(gap)
 
     messages: list[OutgoingMessage] = []
-    unmapped: list[tuple[str | None, str]] = []  # (facilitator, session label) alerted without a Slack id
+    unmapped: list[tuple[str | None, str, str]] = []  # (facilitator, session label, why) alerted without a mention
     resolved = resolved or {}
-    for label in order:
-        session_gaps = by_session.get(label, [])
+    sessions = {s.key: s for s in reversed(result.sessions)}
+    for gap in gaps:  # a gap's session the day's summaries do not list still gets its alert
+        if gap.session_key is not None and gap.session_key not in sessions:
+            sessions[gap.session_key] = SessionSummary(gap.session or gap.session_key, None, None, None, None,
+                                                       0, 0, 0, 0, None, key=gap.session_key)
+    order = list(dict.fromkeys([s.key for s in result.sessions] + [g.session_key for g in gaps if g.session_key]))
+    for key in order:
+        summary = sessions[key]
+        label, facilitator = summary.label, summary.facilitator
+        session_gaps = by_session.get(key, [])
         if label in not_ended:
             continue
         if not any(g.owner == Owner.FACILITATOR for g in session_gaps):
@@ -145,21 +132,36 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
                 messages.append(all_clear_message(result.day.isoformat(), label, slack.facilitator_channel,
                                                   resolved[label]))
             continue
-        summary = summaries.get(label)
-        facilitator = summary.facilitator if summary else None
-        uid = ids.get(_normal(facilitator)) if facilitator else None
-        if uid is not None and not _USER_ID.fullmatch(uid):
-            uid = None
+        uid, why = slack_id(facilitator, slack.facilitators)
         if uid is None:
-            unmapped.append((facilitator, label))
-        charges = [c for c in result.charges if c.session_label == label]
-        messages.append(_session_message(result, label, facilitator, uid, charges, session_gaps, who,
+            unmapped.append((facilitator, label, why))
+        charges = [c for c in result.charges if c.session_key == key]
+        messages.append(_session_message(result, summary, uid, charges, session_gaps, who,
                                          slack.facilitator_channel, resolved.get(label, ())))
     sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
+    alerts = [m for m in messages if m.kind == "session" and m.items]
+    disagree = [(s.label, s.facilitator_note) for s in result.sessions if s.facilitator_note]
     messages.append(_billing_message(result, gaps, files, program, unmapped, sessionless,
-                                     sum(m.kind == "session" for m in messages), sent_before_close,
-                                     slack.billing_channel, len(not_ended), notes))
+                                     (len(alerts), sum(m.items for m in alerts)), sent_before_close,
+                                     slack.billing_channel, len(not_ended), notes, status or DayStatus(),
+                                     disagree))
     return messages
+
+
+def slack_id(facilitator: str | None, facilitators: Mapping[str, str]) -> tuple[str | None, str]:
+    """The Slack user id ``[slack.facilitators]`` gives a facilitator, matched as leniently as
+    patients' names (``Priya Raman, LCSW``, ``RAMAN, PRIYA`` and ``Dr. Priya Raman`` are
+    ``"Priya Raman"``); ``(None, why)`` when there is none or two entries fit alike (never guessed)."""
+    if not facilitator:
+        return None, "no facilitator named"
+    match = match_name(facilitator, [(name, name) for name in facilitators])
+    if match.key is None:
+        return None, ("two entries in [slack.facilitators] fit" if match.ambiguous
+                      else "no Slack id in config")
+    uid = facilitators[match.key].strip()
+    if not _USER_ID.fullmatch(uid):
+        return None, "its Slack id in config is not a user id"
+    return uid, ""
 
 
 def all_clear_message(day: str, label: str, channel: str, resolved: Sequence[str] = ()) -> OutgoingMessage:
@@ -187,31 +189,32 @@ def _struck(resolved: Sequence[str], limit: int = 10) -> list[Block]:
 # --- session alerts -----------------------------------------------------------------
 
 
-def _session_message(result: DayResult, label: str, facilitator: str | None, uid: str | None,
+def _session_message(result: DayResult, summary: SessionSummary, uid: str | None,
                      charges: list[ChargeResult], gaps: list[Gap], who: _Identity, channel: str,
                      resolved: Sequence[str] = ()) -> OutgoingMessage:
-    day = result.day.isoformat()
+    day, label, facilitator = result.day.isoformat(), summary.label, summary.facilitator
     mine = [g for g in gaps if g.owner == Owner.FACILITATOR]
-    lines = _gap_lines(mine, who)
+    lines = _gap_lines(mine, who, summary)
     on_hold = sum(1 for c in charges if c.disposition == Disposition.HOLD)
-    n_items = len(mine)
+    n_items = len(lines)  # the count a facilitator reads is the bullets they see: one a problem
 
     if uid is not None:
         addressed = f"<@{uid}>"
-    elif facilitator:
-        addressed = f"{escape(facilitator)} (no Slack id in config)"
+    elif facilitator:  # why there is no mention is the billing lead's to fix, not the facilitator's
+        addressed = escape(facilitator)
     else:
-        addressed = "no facilitator named on the sheet or in the EHR"
+        addressed = "no facilitator named on the sheet, in the EHR or on the charges"
     intro = (f"*{escape(label)}*\nFacilitator: {addressed}\n"
              f"{_count(n_items, 'item')} to fix · {on_hold} of {_count(len(charges), 'charge')} on hold "
              f"until fixed")
 
     others = Counter(str(g.owner) for g in gaps if g.owner != Owner.FACILITATOR)
     tail: list[Block] = _struck(resolved)
+    elsewhere = ""
     if others:
         parts = [_count(n, f"{owner} item") for owner, n in sorted(others.items())]
-        tail.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"+ {_join(parts)} for this session in the audit workbook")]))
+        elsewhere = f"+ {_join(parts)} for this session in the audit workbook"
+        tail.append(ContextBlock(elements=[MarkdownTextObject(text=elsewhere)]))
 
     head: list[Block] = [
         HeaderBlock(text=_clip(f"Attendance gaps to fix — {day}", MAX_HEADER_CHARS)),
@@ -224,62 +227,130 @@ def _session_message(result: DayResult, label: str, facilitator: str | None, uid
 
     fallback = (f"Attendance gaps for {escape(label)} on {day} — {addressed}: "
                 f"{_count(n_items, 'item')} to fix, {on_hold} of {_count(len(charges), 'charge')} on hold.\n"
-                + "\n".join(line for line, _ in lines))
+                + "\n".join(line for line, _ in lines) + (f"\n{elsewhere}" if elsewhere else ""))
     return OutgoingMessage(key=f"{day}:session:{label}", channel=channel, text=_clip(fallback, MAX_FALLBACK_CHARS,
                                                                                      _TRUNCATED),
-                           blocks=blocks, kind="session", session=label)
+                           blocks=blocks, kind="session", session=label, items=n_items)
 
 
-def _gap_lines(gaps: list[Gap], who: _Identity) -> list[tuple[str, int]]:
-    """One mrkdwn line per gap, ``(line, number of gaps it stands for)``.
+#: Gaps about one patient's line on the sheet: on one charge they are one problem, one bullet.
+_LINE_CODES = frozenset({GapCode.MISSING_SIGNATURE, GapCode.ATTENDANCE_CONFLICT, GapCode.NOT_ON_SIGNIN,
+                         GapCode.UNMATCHED_SIGNIN_NAME, GapCode.SCAN_UNCERTAIN})
+#: Gaps about the session's sheet as a whole: they point to the sheet, never to a patient's line.
+_SESSION_CODES = frozenset({GapCode.FACILITATOR_SIGNATURE_MISSING, GapCode.NO_SIGNIN_SHEET})
+#: Which gap of a merged line speaks for it, first first.
+_LINE_ORDER = (GapCode.MISSING_SIGNATURE, GapCode.NOT_ON_SIGNIN, GapCode.SCAN_UNCERTAIN,
+               GapCode.ATTENDANCE_CONFLICT, GapCode.UNMATCHED_SIGNIN_NAME)
 
-    Gaps that differ only by their charge id — a session-level gap such as
-    FACILITATOR_SIGNATURE_MISSING or NO_SIGNIN_SHEET, repeated on every charge of
-    the session — become one line naming all those charge ids.
+
+def _gap_lines(gaps: list[Gap], who: _Identity, summary: SessionSummary | None = None) -> list[tuple[str, int]]:
+    """One mrkdwn bullet per problem, ``(line, number of things to fix it stands for)``.
+
+    * The gaps of one patient's sheet line (an unsigned line the EHR marks present is both
+      MISSING_SIGNATURE and ATTENDANCE_CONFLICT) are one bullet with one piece of advice.
+    * Gaps that differ only by their charge id — a session-level gap such as
+      FACILITATOR_SIGNATURE_MISSING or NO_SIGNIN_SHEET, repeated on every charge of the
+      session — are one bullet naming all those charge ids.
+    * Every bullet points to the sheet, page and line where there is one, so a facilitator
+      can find the patient with ``patient_identity = "none"``.
     """
     groups: dict[tuple, list[Gap]] = {}
     for gap in gaps:
-        prefix = f"Charge {gap.charge_id}:" if gap.charge_id else None
-        if prefix and gap.message.startswith(prefix):
-            key: tuple = (gap.code, gap.message[len(prefix):])
+        if gap.charge_id and gap.code in _LINE_CODES:
+            key: tuple = ("line", gap.session_key, gap.charge_id)
+        elif gap.charge_id and gap.facts and say.names_one_charge_first(gap.code):
+            key = gap.problem
         else:
-            key = (gap.code, gap.message, id(gap))
+            key = (id(gap),)
         groups.setdefault(key, []).append(gap)
 
     lines = []
     for key, same in groups.items():
-        if len(same) == 1:
-            text = escape(same[0].message)
+        charge_ids = list(dict.fromkeys(g.charge_id for g in same if g.charge_id))
+        if key[0] == "line" or len(same) == 1:
+            text = escape(_line_problem(same) if len(same) > 1 else same[0].message)
+            weight = 1
         else:
-            charge_ids = list(dict.fromkeys(g.charge_id for g in same))
             shown = charge_ids[:MAX_IDS_PER_LINE]
             names = [escape(c) for c in shown]
             if len(charge_ids) > len(shown):
                 names.append(f"{len(charge_ids) - len(shown)} more")
-            text = f"Charges {_join(names)}:{escape(key[1])}"
+            text = f"Charges {_join(names)}:{escape(say.gap_body(same[0].code, **dict(same[0].facts)))}"
+            weight = len(same)
+        where = _where(same, summary)
         suffix = who.describe(same)
-        line = f"• {text}{suffix}"
-        lines.append((_clip(line, MAX_SECTION_CHARS), len(same)))
+        line = f"• {text}{suffix}" + (f" _({escape(where)})_" if where else "")
+        lines.append((_clip(line, MAX_SECTION_CHARS), weight))
     return lines
+
+
+def _line_problem(gaps: list[Gap]) -> str:
+    """One sentence, with one piece of advice, for the gaps of one patient's sheet line."""
+    by_code = {g.code: g for g in gaps}
+    facts = {k: v for g in gaps for k, v in g.facts}
+    charge_id = next((g.charge_id for g in gaps if g.charge_id), "")
+    session = facts.get("session", "the session's")
+    conflict = by_code.get(GapCode.ATTENDANCE_CONFLICT)
+    present = conflict is not None and "marks the patient present" in dict(conflict.facts).get("detail", "")
+    if GapCode.MISSING_SIGNATURE in by_code and present:
+        line = dict(by_code[GapCode.MISSING_SIGNATURE].facts).get("line", "?")
+        return (f"Line {line} of the {session} sheet is unsigned, but the EHR marks the patient present "
+                f"(charge {charge_id}) — if they attended, have them sign line {line}; if not, correct the EHR.")
+    if GapCode.NOT_ON_SIGNIN in by_code and present:
+        return (f"Charge {charge_id}: the EHR marks the patient present, but they are not on the {session} "
+                f"sign-in sheet — if they attended, add their signed line; if not, correct the EHR.")
+    first = next(by_code[c] for c in (*_LINE_ORDER, *by_code) if c in by_code)
+    also = [str(g.code) for g in gaps if g is not first]
+    return first.message + (f" (also flagged: {', '.join(also)})" if also else "")
+
+
+def _where(gaps: list[Gap], summary: SessionSummary | None) -> str:
+    """``signin.pdf, page 1, line 3``: where on the session's sign-in sheet to look, or ``""``."""
+    if summary is None:
+        return ""
+    charges = {g.charge_id for g in gaps}
+    if len(charges) == 1 and not any(g.code in _SESSION_CODES for g in gaps):
+        ev = summary.lines.get(next(iter(charges)) or "")
+        if ev is not None:
+            return _place(ev, line=True)
+    sheet = summary.sheet
+    for gap in gaps:
+        ev = gap.evidence
+        if sheet is not None and ev is not None and ev.file == sheet.file and (ev.page or ev.sheet):
+            return _place(ev, line=ev.row is not None)
+    return ""
+
+
+def _place(ev: Evidence, line: bool) -> str:
+    parts = [_basename(ev.file)]
+    if ev.page is not None:
+        parts.append(f"page {ev.page}")
+        if line and ev.row is not None:
+            parts.append(f"line {ev.row}")
+    elif ev.sheet is not None:
+        parts.append(f"worksheet {ev.sheet!r}")
+        if line and ev.row is not None:
+            parts.append(f"row {ev.row}")
+    return ", ".join(parts)
 
 
 # --- the billing summary -------------------------------------------------------------
 
 
 def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileReport], program: str,
-                     unmapped: list[tuple[str | None, str]], sessionless: list[Gap], alerts: int,
-                     sent_before_close: bool | None, channel: str, not_ended: int = 0,
-                     delivery: Sequence[str] = ()) -> OutgoingMessage:
+                     unmapped: list[tuple[str | None, str, str]], sessionless: list[Gap], alerts: tuple[int, int],
+                     sent_before_close: bool | None, channel: str, not_ended: int, delivery: Sequence[str],
+                     status: DayStatus, disagree: Sequence[tuple[str, str]] = ()) -> OutgoingMessage:
     day = result.day.isoformat()
     total = len(result.charges)
     by_disposition = Counter(c.disposition for c in result.charges)
     at_risk: dict[Disposition, float] = defaultdict(float)
     for c in result.charges:
-        at_risk[c.disposition] += dollars_at_risk(c)
+        at_risk[c.disposition] += c.dollars_at_risk
     fees = sum(c.no_show_fee or 0.0 for c in result.charges if c.disposition == Disposition.VOID)
 
-    if total == 0:
-        counts = "No charges scheduled for this day."
+    if total == 0:  # never "no charges": without a charge export covering the day, nothing was checked
+        counts = "Nothing was checked: no charge export covers this day."
     elif by_disposition[Disposition.READY] == total:
         counts = f"All {_count(total, 'charge')} ready."
     else:
@@ -292,6 +363,10 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
                                                         MAX_SECTION_CHARS))),
     ]
     fallback = [f"Billing summary for {escape(program)}, {day}: {_strip_bold(counts)}"]
+    if status.state != "complete":
+        said = f":warning: *{status.label}:* {escape(status.note)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(said, MAX_SECTION_CHARS))))
+        fallback.append(_strip_bold(said))
 
     if total and by_disposition[Disposition.READY] < total:
         money = (f"*At risk:* {_dollars(at_risk[Disposition.HOLD])} on hold · "
@@ -303,16 +378,22 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
 
     billing = Counter(str(g.code) for g in gaps if g.owner == Owner.BILLING)
     other = Counter(str(g.code) for g in gaps if g.owner in (Owner.INTAKE, Owner.CLINICAL))
-    facilitator_items = sum(1 for g in gaps if g.owner == Owner.FACILITATOR and g.session is not None)
     parts: list[tuple[str, list[tuple[str, int]]]] = [
         ("*Billing items by gap code:*", [(f"• `{code}` {n}", n) for code, n in sorted(billing.items())]),
         ("*Intake and clinical items:*", [(f"• `{code}` {n}", n) for code, n in sorted(other.items())]),
         ("*Unreadable files (quarantined):*", [(line, 1) for line in _unreadable(files, gaps)]),
+        ("*Bill as another code (the minutes support it, not the code charged):*",
+         [(f"• {escape(c.charge.charge_id)}: {escape(c.charge.code)} → {escape(c.supported_code)}", 1)
+          for c in result.charges if c.supported_code and c.disposition == Disposition.ADJUST]),
+        ("*Not checked today:*", [(f"• {escape(note)}", 1) for note in result.notes]),
         ("*Payers with no section in payers.toml (reconciled under the defaults):*",
          [(f"• {escape(p)}", 1) for p in result.unknown_payers]),
-        ("*Facilitators with no Slack id in config:*",
-         [(f"• {escape(name) if name else '(no facilitator named)'} — {escape(label)}", 1)
-          for name, label in unmapped]),
+        ("*Facilitators with no Slack id in config (alerted without a mention):*",
+         [(f"• {escape(name) if name else '(no facilitator named)'} — {escape(label)}"
+           + (f" ({escape(why)})" if name and why != "no Slack id in config" else ""), 1)
+          for name, label, why in unmapped]),
+        ("*Sessions whose sheet, EHR and charge export name different facilitators:*",
+         [(f"• {escape(label)} — {escape(note)}", 1) for label, note in disagree]),
     ]
     if sessionless:
         parts.append(("*Facilitator items with no session:*",
@@ -329,8 +410,8 @@ def _billing_message(result: DayResult, gaps: list[Gap], files: Sequence[FileRep
     notes = []
     if not_ended:
         notes.append(f"{_count(not_ended, 'session')} still in progress: alerted on after it ends.")
-    if alerts or facilitator_items:
-        notes.append(f"Facilitator alerts: {_count(alerts, 'session')}, {_count(facilitator_items, 'item')}.")
+    if alerts[0]:
+        notes.append(f"Facilitator alerts: {_count(alerts[0], 'session')}, {_count(alerts[1], 'item')}.")
     if sent_before_close is True:
         notes.append("Alerts went out before close of business.")
     elif sent_before_close is False:
@@ -367,9 +448,11 @@ class _Identity:
 
     def __init__(self, mode: str, charges: Iterable[ChargeResult]):
         self.mode = mode
-        self.charges: dict[str, Charge] = {}
+        # By charge id *and* patient: two patients' lines may share a charge id, and a gap on
+        # one of them must never name the other patient.
+        self.charges: dict[tuple[str, str], Charge] = {}
         for c in charges:
-            self.charges.setdefault(c.charge.charge_id, c.charge)
+            self.charges.setdefault((c.charge.charge_id, c.charge.patient_id), c.charge)
 
     def describe(self, gaps: list[Gap]) -> str:
         """`` (M.N., …0204)`` for ``initials``, `` (Núñez, María, M-0204)`` for ``full``, ``""`` for ``none``."""
@@ -379,7 +462,7 @@ class _Identity:
         return f" ({'; '.join(shown)})" if shown else ""
 
     def _one(self, gap: Gap) -> str:
-        charge = self.charges.get(gap.charge_id) if gap.charge_id else None
+        charge = self.charges.get((gap.charge_id, gap.patient_id)) if gap.charge_id and gap.patient_id else None
         name = charge.patient_name if charge else None
         patient_id = (charge.patient_id if charge else None) or gap.patient_id
         parts = []
@@ -460,10 +543,6 @@ def _pack(items: list[tuple[str, int]], max_blocks: int, *, max_items: int | Non
     if hidden:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=more(sum(w for _, w in hidden)))))
     return blocks
-
-
-def _normal(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 def _basename(path: str) -> str:

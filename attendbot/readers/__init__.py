@@ -2,13 +2,14 @@
 
 Every reader is asked; exactly one must claim a file. None: the file is ignored
 with a reason. Two: the file is ambiguous, which is reported, never guessed.
+attendbot's own audit workbook is never offered to a reader: it is ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import AmbiguousFileError, UnreadableFileError
 from attendbot.readers.base import Reader
 from attendbot.readers.source import SourceFile
 
@@ -32,37 +33,35 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
     )
 
 
-class Ambiguous(Exception):
-    def __init__(self, readers: list[Reader]):
-        self.readers = readers
-        super().__init__("claimed by " + " and ".join(r.kind for r in readers))
-
-
 def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
     """The one reader that claims ``src``; None when no reader does (see :func:`why_ignored`).
 
     Raises:
-        UnreadableFile: the file cannot be read at all (empty, damaged, encrypted, an HTML
-            page under a spreadsheet's name, over a size budget of :mod:`attendbot.budget`).
-        Ambiguous: more than one reader claims it.
+        UnreadableFileError: the file cannot be read at all (empty, damaged, encrypted, an HTML
+            page under a spreadsheet's name, over a size limit of :mod:`attendbot.readers.limits`).
+        AmbiguousFileError: more than one reader claims it.
     """
     if src.format == "empty":
-        raise UnreadableFile("the file is empty (zero bytes)")
+        raise UnreadableFileError("the file is empty (zero bytes)")
     if src.format == "zip":
-        raise UnreadableFile("a damaged XLSX workbook, or a ZIP archive that is not one")
+        raise UnreadableFileError("a damaged XLSX workbook, or a ZIP archive that is not one")
     if src.format == "ole":
-        raise UnreadableFile("an encrypted (password-protected) workbook or a legacy .xls file; "
+        raise UnreadableFileError("an encrypted (password-protected) workbook or a legacy .xls file; "
                              "save it as an unprotected .xlsx")
     if src.format == "html":
-        raise UnreadableFile("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
+        raise UnreadableFileError("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
+    if src.own_output:  # an audit workbook copied into the inbox is never read as an export
+        return None
     claims = [r for r in readers if r.identify(src)]
     if len(claims) > 1:
-        raise Ambiguous(claims)
+        raise AmbiguousFileError("claimed by " + " and ".join(r.kind for r in claims))
     return claims[0] if claims else None
 
 
 def why_ignored(src: SourceFile) -> str:
     """Why no reader claimed a file, in words an administrator can act on."""
+    if src.own_output:
+        return src.own_output
     if src.format == "pdf":
         return "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
     if src.format in ("text", "xlsx"):

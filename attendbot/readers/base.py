@@ -4,7 +4,7 @@ A reader recognises its files by content and turns one into normalized records.
 
 * ``identify(src)`` SHALL look only at content (header names, sheet layout, page
   text), SHALL be cheap, and SHALL return False for a foreign file rather than raise.
-  It MAY raise :class:`~attendbot.errors.UnreadableFile` for a file that is
+  It MAY raise :class:`~attendbot.errors.UnreadableFileError` for a file that is
   corrupt in a way that makes it unreadable by anyone.
 * ``read(src)`` SHALL return records for *every* day in the file (the ledger keeps
   them all) plus problems for what it could not use, each with evidence. It never

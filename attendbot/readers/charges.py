@@ -15,6 +15,11 @@ def _pos(value: str | None) -> str | None:
     return value.zfill(2) if value and value.isdigit() and len(value) < 2 else value
 
 
+def revenue_code(value: str | None) -> str | None:
+    """A UB-04 revenue code is four digits: Excel turns ``0906`` into ``906``."""
+    return value.zfill(4) if value and value.isdigit() and len(value) < 4 else value
+
+
 def _npi(value: str | None) -> str | None:
     return re.sub(r"\s", "", value) if value else None
 
@@ -41,5 +46,6 @@ class ChargeReader(TabularReader):
             pos=_pos(row.text("pos")),
             auth_number=row.text("auth_number"),
             amount=parse.parse_amount(row["amount"]),
+            revenue_code=revenue_code(row.text("revenue_code")),
             evidence=evidence,
         ))

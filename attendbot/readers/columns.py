@@ -49,6 +49,7 @@ CHARGE_FIELDS: tuple[Field, ...] = (
     _f("pos", False, "POS", "Place of Service"),
     _f("auth_number", False, "Auth #", "Auth Number", "Authorization", "Auth", "Prior Auth"),
     _f("amount", False, "Amount", "Charge Amount", "Fee", "Charges", "Billed Amount"),
+    _f("revenue_code", False, "Rev Code", "Revenue Code", "UB Rev", "Rev", "UB Revenue Code", "Rev Cd"),
 )
 
 EHR_FIELDS: tuple[Field, ...] = (

@@ -15,7 +15,7 @@ or onnxruntime not installed, its models not in the package) raises
 that into an unreadable file, never a crash.
 
 The engine is created on first use in the process that reads (the forked child of
-:mod:`attendbot.budget`). onnxruntime's thread pools do not survive a fork, so an
+:mod:`attendbot.ingest.sandbox`). onnxruntime's thread pools do not survive a fork, so an
 engine a process holds is dropped before it forks (see :func:`_drop_engine`).
 """
 
@@ -95,8 +95,9 @@ def engine() -> Any:
     if _engine is not None and _engine_pid == os.getpid():
         return _engine
     try:
-        import onnxruntime  # noqa: F401 - RapidOCR imports it lazily; a missing one is named here
+        import onnxruntime
         import rapidocr
+        del onnxruntime  # imported only so a missing one is named here: RapidOCR imports it lazily
     except ImportError as exc:
         raise OcrUnavailable(f"the OCR engine is not installed (no module {exc.name!r}): {_INSTALL}") from None
     models = Path(rapidocr.__file__).parent / "models"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import UnreadableFileError
 
 WORK_WIDTH = 1700  # px across a page once prepared
 INK_LEVEL = 0.62  # a pixel at most this share of the local paper brightness is ink
@@ -54,7 +54,7 @@ def _cv2():
     try:
         import cv2
     except ImportError as exc:
-        raise UnreadableFile("scanned sheets need OpenCV (opencv-python-headless), which is not installed: "
+        raise UnreadableFileError("scanned sheets need OpenCV (opencv-python-headless), which is not installed: "
                              "install attendbot's dependencies again (pip install -e .)") from exc
     return cv2
 
@@ -63,23 +63,23 @@ def _cv2():
 
 
 def image_pages(data: bytes) -> Iterator[tuple[int, np.ndarray]]:
-    """The pages (frames) of a PNG, JPEG or TIFF as grey arrays. Raises UnreadableFile."""
+    """The pages (frames) of a PNG, JPEG or TIFF as grey arrays. Raises UnreadableFileError."""
     from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
     try:
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:
-            raise UnreadableFile(f"the image is {image.width} x {image.height} pixels, more than a scanned page "
+            raise UnreadableFileError(f"the image is {image.width} x {image.height} pixels, more than a scanned page "
                                  "needs: scan at 200-300 dpi")
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
             if number > MAX_PAGES:
                 break
             frame = ImageOps.exif_transpose(frame)  # a phone photo taken sideways
             yield number, np.asarray(frame.convert("L"))
-    except UnreadableFile:
+    except UnreadableFileError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UnreadableFile(f"a damaged or unsupported image ({type(exc).__name__}: {str(exc)[:100]})") from exc
+        raise UnreadableFileError(f"a damaged or unsupported image ({type(exc).__name__}: {str(exc)[:100]})") from exc
 
 
 def pdf_page_count(data: bytes) -> int:
@@ -88,7 +88,7 @@ def pdf_page_count(data: bytes) -> int:
     try:
         doc = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001 - PdfiumError and friends for a damaged file
-        raise UnreadableFile(f"damaged PDF ({type(exc).__name__})") from exc
+        raise UnreadableFileError(f"damaged PDF ({type(exc).__name__})") from exc
     try:
         return len(doc)
     finally:
@@ -102,7 +102,7 @@ def pdf_pages(data: bytes, numbers: list[int]) -> Iterator[tuple[int, np.ndarray
     try:
         doc = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001
-        raise UnreadableFile(f"damaged PDF ({type(exc).__name__})") from exc
+        raise UnreadableFileError(f"damaged PDF ({type(exc).__name__})") from exc
     try:
         for number in numbers:
             page = doc[number - 1]
@@ -111,10 +111,10 @@ def pdf_pages(data: bytes, numbers: list[int]) -> Iterator[tuple[int, np.ndarray
                 scale = min(WORK_WIDTH / width, 6.0)
                 bitmap = page.render(scale=scale, grayscale=True)
                 yield number, bitmap.to_numpy().copy()
-            except UnreadableFile:
+            except UnreadableFileError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one page that cannot be drawn
-                raise UnreadableFile(f"page {number} cannot be drawn ({type(exc).__name__})") from exc
+                raise UnreadableFileError(f"page {number} cannot be drawn ({type(exc).__name__})") from exc
             finally:
                 page.close()
     finally:
@@ -250,7 +250,7 @@ def prepare(grey: np.ndarray) -> Page:
     """A page at working size with its paper made white (not yet straightened)."""
     cv2 = _cv2()
     if grey.ndim != 2 or grey.shape[0] < 50 or grey.shape[1] < 50:
-        raise UnreadableFile("the image is too small to be a scanned page")
+        raise UnreadableFileError("the image is too small to be a scanned page")
     h, w = grey.shape
     scale = WORK_WIDTH / w
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC

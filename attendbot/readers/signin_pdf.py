@@ -3,8 +3,16 @@
 A page is a sign-in sheet when it has the header block (``Group:`` or ``Group
 Name:``, ``Date:``, ``Time:`` or ``Start Time:``/``End Time:``,
 ``Facilitator:``) and a ruled patient table with a printed-name and a signature
-column. A line is signed when there is ink in its signature cell: strokes, an
-image, or text. All PDF access goes through :mod:`attendbot.readers.pdf_backend`.
+column (other columns — staff initials, a reason — may sit anywhere beside them).
+A line is signed when there is ink in its signature cell: strokes, an image, or
+text. All PDF access goes through :mod:`attendbot.readers.pdf_backend`.
+
+The header is read from the words above the patient table, line by line as they
+sit on the page: a value is what follows its label on that line, up to the next
+label or an instruction sentence (:mod:`attendbot.readers.signin_header`), so an
+instruction printed under the header, or a table header of many columns, never
+becomes part of the facilitator's name. Line times written without AM/PM are
+read within the header's hours.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from attendbot.codes import GapCode
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
-from attendbot.readers.pdf_backend import Box, Cell, PageUnreadable, PageView, Table
+from attendbot.readers.pdf_backend import Box, Cell, PageUnreadableError, PageView, Table, Word
+from attendbot.readers.signin_header import (NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in, is_instruction,
+                                             labels_in)
 from attendbot.readers.source import SourceFile
 
 IDENTIFY_PAGES = 3  # identify looks at this many pages at most
@@ -25,45 +35,23 @@ SCAN_COVERAGE = 0.8  # an image over this share of a page with text: an OCR'd sc
 # Pages with no text layer, and OCR'd scans, are read as scans (attendbot.readers.signin_scan); a
 # PDF whose first pages are all images is the scan reader's, not this one's.
 
-# Header labels; an alternative that fails on the colon falls through to the next
-# one, so "Group Leader:" is a facilitator and "Start Time:" is not "Time:".
-_LABEL = re.compile(
-    r"(?<!\w)(?:"
-    r"(?P<facilitator_signature>facilitator'?s?\s+signature)"
-    r"|(?P<start>(?:session\s+)?start(?:\s+time)?|time\s+started)"
-    r"|(?P<end>(?:session\s+)?end(?:\s+time)?|time\s+ended)"
-    r"|(?P<group>group\s+name|group\s+title|group|program\s+group)"
-    r"|(?P<facilitator>facilitator(?:\s+name)?|group\s+leader|group\s+facilitator|leader|clinician|therapist)"
-    r"|(?P<date>session\s+date|service\s+date|date\s+of\s+service|group\s+date|date)"
-    r"|(?P<time>session\s+time|group\s+time|time)"
-    r")\s*:",
-    re.IGNORECASE,
-)
 _SIGNATURE_WORD = re.compile(r"\b(?:signature|initials)\b", re.IGNORECASE)
 _NAME_WORD = re.compile(r"\bname\b", re.IGNORECASE)
 _FACILITATOR_SIGNATURE = r"facilitator'?s?\s+signature\s*:?"
-_DATE_IN_TEXT = re.compile(
-    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}[ -][A-Za-z]{3}[ -]\d{2,4}"
-)
-
-# Patient-table columns, tried in this order on each header cell (so "Sign In" is a signature).
-_COLUMNS = (
-    ("signature", re.compile(r"\bsignature\b|^sign( in)?$|^initials$")),
-    ("name", re.compile(r"\bname\b|^(patient|client|participant|member)$")),
-    ("time_in", re.compile(r"\b(in|arrival|arrived)\b")),
-    ("time_out", re.compile(r"\b(out|departure|departed|left)\b")),
-)
+TABLE_HEADER_WORDS = 25  # a table header line of more words is a sentence
 
 
 def _is_table_header_line(line: str) -> bool:
     """``# Printed Name Signature Time In Time Out``: a name and a signature column, not a sentence."""
     rest = re.sub(_FACILITATOR_SIGNATURE, " ", line, flags=re.IGNORECASE)
-    return bool(_NAME_WORD.search(rest) and _SIGNATURE_WORD.search(rest)) and len(rest.split()) <= 12
+    return bool(_NAME_WORD.search(rest) and _SIGNATURE_WORD.search(rest)) and not labels_in(rest) \
+        and not is_instruction(rest) and len(rest.split()) <= TABLE_HEADER_WORDS
 
 
 @dataclass
 class _Layout:
-    """What a page's text says about it: the header fields and whether the table header is there."""
+    """What a page's text says about it: enough of the header, and whether the table header is
+    there, to tell a sign-in sheet (the values themselves are read from the page's geometry)."""
 
     fields: dict[str, str] = field(default_factory=dict)
     table_header: bool = False
@@ -71,21 +59,12 @@ class _Layout:
     @classmethod
     def of(cls, text: str) -> _Layout:
         layout = cls()
-        current: str | None = None
         for line in text.splitlines():
             if _is_table_header_line(line):
                 layout.table_header = True
                 break
-            matches = list(_LABEL.finditer(line))
-            if not matches:
-                if current and line.strip():  # a header value wrapped onto the next line
-                    layout.fields[current] = f"{layout.fields[current]} {line.strip()}".strip()
-                continue
-            for m, nxt in zip(matches, [*matches[1:], None]):
-                value = line[m.end():nxt.start() if nxt else None].strip()
-                current = m.lastgroup if m.lastgroup not in layout.fields else None  # the first label counts
-                if current:
-                    layout.fields[current] = value
+            for name, value in fields_in(line):
+                layout.fields.setdefault(name, value)
         return layout
 
     @property
@@ -98,16 +77,51 @@ class _Layout:
         return self.table_header or ("group" in self.fields and "date" in self.fields)
 
 
-def _date(value: str) -> tuple[dt.date | None, str | None]:
-    """The header's date, or None and the reason there is none."""
-    if not value:
-        return None, "the header has no date"
-    for candidate in (value, *(m.group(0) for m in _DATE_IN_TEXT.finditer(value))):
-        try:
-            return parse.parse_date(candidate), None
-        except ValueError:
+_LINE_TOLERANCE = 3.0  # points: words this close in height are on one line
+_VALUE_COLUMN_TOLERANCE = 4.0  # points: a wrapped value starts under the value it continues
+
+
+def _text_lines(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into lines, top to bottom, each left to right."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.box.top, w.box.x0)):
+        if lines and abs(lines[-1][0].box.top - word.box.top) <= _LINE_TOLERANCE:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [sorted(line, key=lambda w: w.box.x0) for line in lines]
+
+
+def _header(words: list[Word]) -> Header:
+    """The header fields from the words above the patient table.
+
+    A value is what follows its label on the label's own line, up to the next label or an
+    instruction sentence. Only a group name may wrap: a next line without a label that starts
+    under the value (not at the labels' margin) and is no sentence continues it.
+    """
+    header = Header()
+    wrap_at: float | None = None  # where the group's value starts, while it may still wrap
+    for line in _text_lines(words):
+        text, starts = "", []
+        for word in line:
+            starts.append(len(text) + (1 if text else 0))
+            text = f"{text} {word.text}" if text else word.text
+        hits = labels_in(text)
+        if not hits:
+            if wrap_at is not None and not is_instruction(text) \
+                    and abs(line[0].box.x0 - wrap_at) <= _VALUE_COLUMN_TOLERANCE:
+                header.raw["group"] = f"{header.raw['group']} {' '.join(text.split())}"
+                continue
+            wrap_at = None
             continue
-    return None, f"the header date {value[:40]!r} is not a date"
+        wrap_at = None
+        for hit, (name, value) in zip(hits, fields_in(text)):
+            first = name not in header
+            header.put(name, value)
+            if name == "group" and first and value and hit is hits[-1]:
+                value_words = [w for w, at in zip(line, starts) if at >= hit.end]
+                wrap_at = value_words[0].box.x0 if value_words else None
+    return header
 
 
 @dataclass(frozen=True)
@@ -123,8 +137,10 @@ class _PatientTable:
                 columns: dict[str, int] = {}
                 for col, cell in enumerate(row):
                     words = parse.words(cell.text)
-                    for name, pattern in _COLUMNS:
-                        if name not in columns and words and pattern.search(words):
+                    if not words or NOT_A_COLUMN.search(words):
+                        continue
+                    for name, pattern in TABLE_COLUMNS:
+                        if name not in columns and pattern.search(words):
                             columns[name] = col
                             break
                 if "name" in columns and "signature" in columns:
@@ -158,7 +174,7 @@ class SigninPdfReader(Reader):
         for page in doc.pages():
             try:
                 _PageReader(src.shown, page, result, lambda n: read_scanned_pdf_page(src, n, result)).read()
-            except PageUnreadable as exc:
+            except PageUnreadableError as exc:
                 result.problems.append(Problem(exc.reason, Evidence(src.shown, page=page.number),
                                                GapCode.UNREADABLE_FILE))
         if doc.truncated:
@@ -191,46 +207,44 @@ class _PageReader:
         if page.image_coverage >= SCAN_COVERAGE:
             self.scan(n)  # a scan with an OCR text layer: its signatures are ink in the image
             return
-        group = " ".join(layout.fields.get("group", "").split())
-        day, no_date = _date(layout.fields.get("date", ""))
+        patients = _PatientTable.find(page.tables)
+        table_top = patients.table.box.top if patients else page.box.bottom
+        header = _header([w for w in page.words if w.box.bottom <= table_top + 1])
+        group = header.group()
+        day, no_date = header.date()
         reasons = [] if group else ["the header has no group name"]
         if no_date:
             reasons.append(no_date)
-        patients = None if reasons else _PatientTable.find(page.tables)
-        if day is None or patients is None:
+        if reasons or patients is None:
             reasons = reasons or ["no ruled patient table with a printed-name and a signature column"]
             self.problem(f"page {n} cannot be used: {'; '.join(reasons)}", GapCode.UNREADABLE_FILE)
             return
-        start, end = self.session_times(layout.fields)
+        start, end = header.times()
+        facilitator = header.facilitator()
+        for problem in header.problems:
+            self.problem(f"page {n}: {problem}")
         self.result.sheets.append(SigninSheet(
             group=group,
             service_date=day,
             start=start,
             end=end,
-            facilitator=" ".join(layout.fields.get("facilitator", "").split()) or None,
+            facilitator=facilitator,
             facilitator_signed=self.facilitator_signed(patients.table.box),
-            lines=tuple(self.lines(patients)),
+            lines=tuple(self.lines(patients, (start, end))),
             evidence=Evidence(self.shown, page=n),
         ))
 
-    def session_times(self, fields: dict[str, str]) -> tuple[dt.time | None, dt.time | None]:
-        if "start" in fields or "end" in fields:
-            return (self.time(fields.get("start"), "start time"), self.time(fields.get("end"), "end time"))
+    def time(self, value: str | None, what: str, row: int | None = None,
+             hours: tuple[dt.time | None, dt.time | None] = (None, None)) -> dt.time | None:
+        """A line's time; one written without AM/PM is read within the session's hours."""
         try:
-            return parse.parse_time_range(fields.get("time"))
-        except ValueError as exc:
-            self.problem(f"page {self.n}: session time: {exc}")
-            return None, None
-
-    def time(self, value: str | None, what: str, row: int | None = None) -> dt.time | None:
-        try:
-            return parse.parse_time(value)
+            return parse.parse_time_near(value, *hours)
         except ValueError as exc:
             where = f"page {self.n}" + (f" row {row}" if row is not None else "")
             self.problem(f"{where}: {what}: {exc}", row=row)
             return None
 
-    def lines(self, patients: _PatientTable) -> list[SigninLine]:
+    def lines(self, patients: _PatientTable, hours: tuple[dt.time | None, dt.time | None]) -> list[SigninLine]:
         out = []
         for row, cells in patients.body():
             def text(column: str) -> str:
@@ -249,8 +263,8 @@ class _PageReader:
                 row=row,
                 printed_name=name,
                 signed=signed,
-                time_in=self.time(text("time_in"), "time in", row),
-                time_out=self.time(text("time_out"), "time out", row),
+                time_in=self.time(text("time_in"), "time in", row, hours),
+                time_out=self.time(text("time_out"), "time out", row, hours),
                 evidence=Evidence(self.shown, page=self.n, row=row),
             ))
         return out

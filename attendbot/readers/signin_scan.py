@@ -26,7 +26,7 @@ one that falls short is never guessed:
   the sheet, and the charge is held) and ``SCAN_UNCERTAIN`` names the row;
 * a page whose table, column titles, group or date cannot be read — no sheet, and
   ``SCAN_UNCERTAIN`` names the page; a file none of whose pages gives a sheet
-  raises :class:`~attendbot.errors.UnreadableFile`.
+  raises :class:`~attendbot.errors.UnreadableFileError`.
 
 Handwritten times are kept only when OCR reads them with at least
 :data:`TIME_MIN_SCORE` and they parse; otherwise they are left empty (the EHR's
@@ -41,17 +41,17 @@ import re
 import time
 from dataclasses import dataclass
 
-from attendbot import budget
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFile
-from attendbot.mark import MarkError, RosterMark
+from attendbot.errors import UnreadableFileError
+from attendbot.mark import FACILITATOR_LINE_X, FOOTER_GAP, MARGIN, TABLE_WIDTH, MarkError, RosterMark
 from attendbot.messages import gap_message
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
-from attendbot.readers import parse
+from attendbot.readers import limits, parse
 from attendbot.readers.base import Reader
 from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize, recognize_many
 from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, find_grid, find_qr, horizontal_rules,
                                           image_format, image_pages, pdf_page_count, pdf_pages, prepare)
+from attendbot.readers.signin_header import NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in
 from attendbot.readers.source import SourceFile
 
 IDENTIFY_PAGES = 3  # a PDF none of whose first pages has text is a scan
@@ -112,30 +112,30 @@ class SigninScanReader(Reader):
             pages = pdf_pages(src.data, list(range(1, min(count, MAX_PAGES) + 1)))
         else:
             count, pages = 0, image_pages(src.data)
-        deadline = time.monotonic() + TIME_SHARE * budget.FILE_SECONDS
+        deadline = time.monotonic() + TIME_SHARE * limits.FILE_SECONDS
         last = 0
         try:
             for number, grey in pages:
                 if last and time.monotonic() > deadline:  # the first page is always read
                     result.problems.append(Problem(
                         f"pages {number} and after were not read: a scanned file may take "
-                        f"{TIME_SHARE * budget.FILE_SECONDS:g} s — split the scan into smaller files",
+                        f"{TIME_SHARE * limits.FILE_SECONDS:g} s — split the scan into smaller files",
                         Evidence(src.shown, page=number), GapCode.UNREADABLE_FILE))
                     break
                 try:
                     ScanPageReader(src.shown, number, result).read(grey)
-                except UnreadableFile as exc:  # this page only; the others are still read
+                except UnreadableFileError as exc:  # this page only; the others are still read
                     result.problems.append(Problem(f"page {number} cannot be read: {exc.reason}",
                                                    Evidence(src.shown, page=number), GapCode.UNREADABLE_FILE))
                 last = number
         except OcrUnavailable as exc:
-            raise UnreadableFile(exc.reason) from None
+            raise UnreadableFileError(exc.reason) from None
         if count > MAX_PAGES and last == MAX_PAGES:
             result.problems.append(Problem(f"the scan has {count} pages; only the first {MAX_PAGES} were read",
                                            Evidence(src.shown, page=MAX_PAGES + 1), GapCode.UNREADABLE_FILE))
         if not result.sheets:
             reasons = "; ".join(p.message for p in result.problems[:3]) or "no page could be read"
-            raise UnreadableFile(f"no sign-in sheet could be read from the scan: {reasons}")
+            raise UnreadableFileError(f"no sign-in sheet could be read from the scan: {reasons}")
         return result
 
 
@@ -146,7 +146,7 @@ def read_scanned_pdf_page(src: SourceFile, number: int, result: ReadResult) -> N
     try:
         for n, grey in pdf_pages(src.data, [number]):
             ScanPageReader(src.shown, n, result).read(grey)
-    except (UnreadableFile, OcrUnavailable) as exc:
+    except (UnreadableFileError, OcrUnavailable) as exc:
         result.problems.append(Problem(f"page {number} is a scan that cannot be read: {exc.reason}",
                                        Evidence(src.shown, page=number), GapCode.UNREADABLE_FILE))
 
@@ -217,8 +217,6 @@ class ScanPageReader:
             lines=tuple(sheet_lines), evidence=Evidence(self.shown, page=self.n), how="roster"))
 
     def read_other(self, page: Page) -> None:
-        from attendbot.readers.signin_pdf import _Layout, _date
-
         for attempt in (page, page.rotated(2)):
             grid = find_grid(attempt)
             columns = self.column_titles(attempt, grid) if grid else {}
@@ -228,23 +226,29 @@ class ScanPageReader:
         else:
             self.uncertain("the sheet", "no ruled table with a printed-name and a signature column was found")
             return
-        header = [b for b in read_text(page.crop(0, 0, page.width, grid.top - 4)) if b.text.strip()]
-        text_lines = [(" ".join(b.text for b in row), min(b.score for b in row)) for row in lines(header)]
-        layout = _Layout.of("\n".join(t for t, _ in text_lines))
-        score_of = {}
-        for key in ("group", "date"):
-            value = layout.fields.get(key, "")
-            score_of[key] = min((s for t, s in text_lines if value and value in t), default=0.0)
-        group = " ".join(layout.fields.get("group", "").split())
-        day, no_date = _date(layout.fields.get("date", ""))
-        if not group or day is None or min(score_of.values()) < HEADER_MIN_SCORE:
-            missing = [w for w, ok in (("group", bool(group) and score_of["group"] >= HEADER_MIN_SCORE),
-                                       ("date", day is not None and score_of["date"] >= HEADER_MIN_SCORE)) if not ok]
-            self.uncertain("the header's " + " and ".join(missing),
-                           no_date if day is None and no_date else "OCR could not read it clearly")
+        blocks = [b for b in read_text(page.crop(0, 0, page.width, grid.top - 4)) if b.text.strip()]
+        header, score_of = Header(), {}  # the digital readers' own header rules, on OCR's lines
+        for row in lines(blocks):
+            text, score = " ".join(b.text for b in row), min(b.score for b in row)
+            for name, value in fields_in(text):
+                if name not in header:
+                    header.put(name, value)
+                    score_of[name] = score
+        group = header.group()
+        day, no_date = header.date()
+        sure = {key: score_of.get(key, 0.0) >= HEADER_MIN_SCORE for key in ("group", "date")}
+        if not group or day is None or not all(sure.values()):
+            missing = [w for w, ok in (("group", bool(group) and sure["group"]),
+                                       ("date", day is not None and sure["date"])) if not ok]
+            detail = no_date if day is None and no_date else (
+                header.problems[0] if header.problems else "OCR could not read it clearly")
+            self.uncertain("the header's " + " and ".join(missing), detail)
             return
         self.turned_note(page)
-        start, end = self.session_times(layout.fields)
+        start, end = header.times()
+        facilitator = header.facilitator()
+        for problem in header.problems:
+            self.note(f"page {self.n}: {problem}")
         rows = RowReader(self, page, grid, columns, "ocr")
         rows.prefetch(range(1, grid.rows))
         sheet_lines = []
@@ -252,15 +256,12 @@ class ScanPageReader:
             line = rows.read(index, index)
             if line is not None:
                 sheet_lines.append(line)
-        facilitator = " ".join(layout.fields.get("facilitator", "").split()) or None
         self.result.sheets.append(SigninSheet(
             group=group, service_date=day, start=start, end=end, facilitator=facilitator,
             facilitator_signed=self.facilitator_signed(page, grid, known=False), lines=tuple(sheet_lines),
             evidence=Evidence(self.shown, page=self.n), how="ocr"))
 
     def column_titles(self, page: Page, grid: Grid) -> dict[str, int]:
-        from attendbot.readers.signin_pdf import _COLUMNS
-
         columns: dict[str, int] = {}
         found = []
         for col in range(grid.columns):
@@ -270,22 +271,13 @@ class ScanPageReader:
                 found.append((col, page.crop(box[0] - 6, box[1] - 6, box[2] + 6, box[3] + 6)))
         for (col, _), (text, score) in zip(found, recognize_many([crop for _, crop in found])):
             title = parse.words(text)
-            if score < HEADER_MIN_SCORE or not title:
+            if score < HEADER_MIN_SCORE or not title or NOT_A_COLUMN.search(title):
                 continue
-            for name, pattern in _COLUMNS:
+            for name, pattern in TABLE_COLUMNS:
                 if name not in columns and pattern.search(title):
                     columns[name] = col
                     break
         return columns
-
-    def session_times(self, fields: dict[str, str]) -> tuple[dt.time | None, dt.time | None]:
-        try:
-            if "start" in fields or "end" in fields:
-                return parse.parse_time(fields.get("start")), parse.parse_time(fields.get("end"))
-            return parse.parse_time_range(fields.get("time"))
-        except ValueError as exc:
-            self.note(f"page {self.n}: session time: {exc}")
-            return None, None
 
     def facilitator_signed(self, page: Page, grid: Grid, known: bool) -> bool | None:
         """None when the page has no facilitator-signature line below its table, else whether it is signed.
@@ -299,11 +291,9 @@ class ScanPageReader:
                  if r.y > grid.bottom + 0.3 * row_h and r.width < 0.9 * (grid.right - grid.left)]
         rule = None
         if known:
-            from attendbot.outputs import rosters as layout
-
-            scale = (grid.right - grid.left) / layout.TABLE_WIDTH
-            y = grid.bottom + (layout.FOOTER_GAP + 2) * scale
-            x0 = grid.left + (layout.FACILITATOR_LINE_X - layout.MARGIN) * scale
+            scale = (grid.right - grid.left) / TABLE_WIDTH  # layout R1 (attendbot.mark), scaled
+            y = grid.bottom + (FOOTER_GAP + 2) * scale
+            x0 = grid.left + (FACILITATOR_LINE_X - MARGIN) * scale
             near = [r for r in below if abs(r.y - y) < 0.5 * row_h and abs(r.x0 - x0) < 0.05 * page.width]
             if not near:
                 self.uncertain("the facilitator signature", "the signature line below the table was not found")

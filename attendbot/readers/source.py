@@ -4,7 +4,7 @@ Readers ask a :class:`SourceFile` for its bytes, its format, its workbook, its C
 rows or its PDF; each is computed at most once, so asking every reader to
 identify a file costs one parse, not one per reader.
 
-It also applies the size budgets of :mod:`attendbot.budget` before anything is
+It also applies the size budgets of :mod:`attendbot.readers.limits` before anything is
 parsed — file size, CSV and worksheet rows, an XLSX's unpacked size and compression
 ratio — so a huge or hostile file is reported unreadable with what to do, cheaply.
 """
@@ -12,16 +12,21 @@ ratio — so a huge or hostile file is reported unreadable with what to do, chea
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
+import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from attendbot import budget
-from attendbot.errors import UnreadableFile
+from attendbot import AUDIT_WORKBOOK_MARK
+from attendbot.readers import limits
+from attendbot.errors import UnreadableFileError
 
 if TYPE_CHECKING:
     from openpyxl.workbook import Workbook
@@ -33,6 +38,15 @@ _DELIMITERS = (",", "\t", ";", "|")  # in order of preference when they split eq
 _HTML_STARTS = (b"<!doctype html", b"<html")  # a web report saved under a spreadsheet's name
 _HASH_CHUNK = 1024 * 1024
 _ROW_SLACK = 100  # lines above the data (title, report dates, blank lines, header) not counted as rows
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+#: The sheets of an audit workbook (attendbot.outputs.workbook): a workbook holding all of them
+#: is attendbot's own, even one written before workbooks carried their mark.
+_AUDIT_SHEETS = {"Summary", "Gaps", "Sources"}
+_SHEET_NAME = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"')
+_SMALL_MEMBER = 1024**2  # docProps/custom.xml, xl/workbook.xml: read only when this small
+OWN_WORKBOOK = ("attendbot's own audit workbook (an output, never read as an input): "
+                "take it out of the inbox")
 
 
 class SourceFile:
@@ -43,32 +57,77 @@ class SourceFile:
         shown: the path as people see it in reports and evidence.
     """
 
-    def __init__(self, path: Path, shown: str | None = None, data: bytes | None = None):
+    def __init__(self, path: Path, shown: str | None = None):
         self.path = path
         self.shown = shown or str(path)
-        self._data = data
+
+    def open(self) -> io.BufferedReader:
+        """The file opened for reading — only a regular file, never through a symbolic link and
+        never blocking on a named pipe swapped in after the inbox was listed. Its size is checked
+        against the budget from ``fstat`` before a byte is read.
+
+        Raises:
+            OSError: it is gone, a link, a pipe or a device (not read now; the run looks again).
+            UnreadableFileError: it is over the size budget.
+        """
+        fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file (a link, a pipe or a device)", str(self.path))
+            limits.check_size(st.st_size)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
 
     @cached_property
     def data(self) -> bytes:
-        """The file's bytes. Raises UnreadableFile for a file over the size budget, unread."""
-        size = len(self._data) if self._data is not None else self.path.stat().st_size
-        if size > budget.MAX_FILE_BYTES:
-            raise UnreadableFile(f"the file is {budget.megabytes(size)}, more than the "
-                                 f"{budget.megabytes(budget.MAX_FILE_BYTES)} an export or sign-in file may be: "
-                                 "export a shorter date range, or split it")
-        return self._data if self._data is not None else self.path.read_bytes()
+        """The file's bytes. Raises UnreadableFileError for a file over the size budget, unread."""
+        with self.open() as f:
+            data = f.read(limits.MAX_FILE_BYTES + 1)
+        limits.check_size(len(data))  # it grew while it was read
+        return data
 
     @cached_property
     def sha256(self) -> str:
-        """Of the bytes; read in chunks when they are not loaded (the run hashes every file,
-        a huge one too, without holding it in memory)."""
-        if self._data is not None or "data" in self.__dict__:
+        """Of the bytes; read in chunks when they are not loaded (the run hashes every file
+        without holding it in memory), never more than the size budget."""
+        if "data" in self.__dict__:
             return hashlib.sha256(self.data).hexdigest()
         digest = hashlib.sha256()
-        with self.path.open("rb") as f:
+        seen = 0
+        with self.open() as f:
             while chunk := f.read(_HASH_CHUNK):
+                seen += len(chunk)
+                limits.check_size(seen)
                 digest.update(chunk)
         return digest.hexdigest()
+
+    @cached_property
+    def own_output(self) -> str | None:
+        """Why the file is one of attendbot's own outputs (an audit workbook), or None.
+
+        An audit workbook carries the custom document property :data:`AUDIT_WORKBOOK_MARK`
+        (Excel keeps it when the workbook is saved again); one without it is known by its
+        sheets (Summary, Gaps, Sources). Looked at in the ZIP directly: cheap, nothing parsed.
+        """
+        if self.format != "xlsx":
+            return None
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                members = {m.filename: m for m in zf.infolist()}
+
+                def small(name: str) -> bytes:
+                    m = members.get(name)
+                    return zf.read(m) if m is not None and m.file_size <= _SMALL_MEMBER else b""
+
+                if AUDIT_WORKBOOK_MARK.encode() in small("docProps/custom.xml"):
+                    return OWN_WORKBOOK
+                sheets = {n.decode("utf-8", "replace") for n in _SHEET_NAME.findall(small("xl/workbook.xml"))}
+        except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+            return None  # a damaged workbook: the readers say so
+        return OWN_WORKBOOK if _AUDIT_SHEETS <= sheets else None
 
     @cached_property
     def format(self) -> str:
@@ -98,18 +157,18 @@ class SourceFile:
 
     @cached_property
     def workbook(self) -> "Workbook":
-        """The workbook, opened read-only once. Raises UnreadableFile for a broken one."""
+        """The workbook, opened read-only once. Raises UnreadableFileError for a broken one."""
         if self.format != "xlsx":
-            raise UnreadableFile(f"not an XLSX workbook (looks like {self.format})")
+            raise UnreadableFileError(f"not an XLSX workbook (looks like {self.format})")
         self._check_zip()
         import openpyxl
 
         try:
             return openpyxl.load_workbook(io.BytesIO(self.data), read_only=True, data_only=True)
         except MemoryError:
-            raise  # the file's memory budget (attendbot.budget) reports it
+            raise  # the file's memory budget (attendbot.ingest.sandbox) reports it
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise UnreadableFile(_xlsx_reason("damaged XLSX workbook", exc)) from exc
+            raise UnreadableFileError(_xlsx_reason("damaged XLSX workbook", exc)) from exc
 
     def _check_zip(self) -> None:
         """The unpacked sizes the ZIP directory declares, checked before anything is unpacked:
@@ -119,33 +178,33 @@ class SourceFile:
             with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
                 members = zf.infolist()
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise UnreadableFile(f"damaged XLSX workbook: {type(exc).__name__}: {str(exc)[:120]}") from exc
+            raise UnreadableFileError(f"damaged XLSX workbook: {type(exc).__name__}: {str(exc)[:120]}") from exc
         total = sum(m.file_size for m in members)
-        if total > budget.MAX_UNZIPPED_BYTES:
-            raise UnreadableFile(f"the workbook would unpack to {budget.megabytes(total)}, more than "
-                                 f"{budget.megabytes(budget.MAX_UNZIPPED_BYTES)} (a zip bomb?): "
+        if total > limits.MAX_UNZIPPED_BYTES:
+            raise UnreadableFileError(f"the workbook would unpack to {limits.megabytes(total)}, more than "
+                                 f"{limits.megabytes(limits.MAX_UNZIPPED_BYTES)} (a zip bomb?): "
                                  "export a shorter date range, or save it again from Excel")
         for m in members:
             ratio = m.file_size / max(m.compress_size, 1)
-            if m.file_size >= budget.ZIP_RATIO_FLOOR and ratio > budget.MAX_ZIP_RATIO:
-                raise UnreadableFile(f"the workbook's {m.filename} is compressed {ratio:,.0f} times "
-                                     f"({budget.megabytes(m.compress_size)} unpacking to "
-                                     f"{budget.megabytes(m.file_size)}), which no spreadsheet is (a zip bomb?); "
+            if m.file_size >= limits.ZIP_RATIO_FLOOR and ratio > limits.MAX_ZIP_RATIO:
+                raise UnreadableFileError(f"the workbook's {m.filename} is compressed {ratio:,.0f} times "
+                                     f"({limits.megabytes(m.compress_size)} unpacking to "
+                                     f"{limits.megabytes(m.file_size)}), which no spreadsheet is (a zip bomb?); "
                                      "save it again from Excel")
 
     def sheet_rows(self, sheet) -> Iterator[tuple[Any, ...]]:
-        """One worksheet's rows as tuples of cell values; at most ``budget.MAX_ROWS`` of them."""
-        limit = budget.MAX_ROWS + _ROW_SLACK
+        """One worksheet's rows as tuples of cell values; at most ``limits.MAX_ROWS`` of them."""
+        limit = limits.MAX_ROWS + _ROW_SLACK
         try:
             for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 if n > limit:
-                    raise UnreadableFile(f"worksheet {sheet.title!r} has more than {budget.MAX_ROWS:,} rows: "
+                    raise UnreadableFileError(f"worksheet {sheet.title!r} has more than {limits.MAX_ROWS:,} rows: "
                                          "export a shorter date range")
                 yield row
-        except (UnreadableFile, MemoryError):
+        except (UnreadableFileError, MemoryError):
             raise
         except Exception as exc:
-            raise UnreadableFile(_xlsx_reason(f"damaged worksheet {sheet.title!r}", exc)) from exc
+            raise UnreadableFileError(_xlsx_reason(f"damaged worksheet {sheet.title!r}", exc)) from exc
 
     @cached_property
     def tables(self) -> list[tuple[str | None, list[tuple[Any, ...]]]]:
@@ -193,26 +252,26 @@ class SourceFile:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
     def _check_rows(self) -> None:
-        """More lines than ``budget.MAX_ROWS``, counted on the bytes before any CSV parsing (a
+        """More lines than ``limits.MAX_ROWS``, counted on the bytes before any CSV parsing (a
         line break inside a quoted field counts too: the bound is on lines, cheaply)."""
         data = self.data  # UTF-16 too: its line break is b"\n\x00" (or b"\x00\n"), one b"\n" each
         lines = max(data.count(b"\n"), data.count(b"\r"))
-        if lines > budget.MAX_ROWS + _ROW_SLACK:
-            raise UnreadableFile(f"the file has more than {budget.MAX_ROWS:,} rows "
+        if lines > limits.MAX_ROWS + _ROW_SLACK:
+            raise UnreadableFileError(f"the file has more than {limits.MAX_ROWS:,} rows "
                                  f"({lines:,} lines): export a shorter date range")
 
     # --- PDF ----------------------------------------------------------------------
 
     @cached_property
     def pdf(self) -> "PdfDocument":
-        """The PDF, parsed once. Raises UnreadableFile for an encrypted or damaged one.
+        """The PDF, parsed once. Raises UnreadableFileError for an encrypted or damaged one.
 
         A PDF longer than :data:`~attendbot.readers.pdf_backend.MAX_PAGES` pages is not
         refused: its first ``MAX_PAGES`` pages are read and the rest are reported (the
         sign-in reader adds an ``UNREADABLE_FILE`` problem naming the page count and the
         first page not read), so a long file's sheets are used and none is lost silently.
         Reading ``MAX_PAGES`` sign-in pages takes a few seconds, well inside the per-file
-        time budget (``budget.FILE_SECONDS``), which still stops a page that makes the PDF
+        time budget (``attendbot.ingest.sandbox.FILE_SECONDS``), which still stops a page that makes the PDF
         library spin.
         """
         from attendbot.readers.pdf_backend import open_pdf

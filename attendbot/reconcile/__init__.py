@@ -12,14 +12,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from attendbot.codes import GapCode
-from attendbot.config import PayerBook
-from attendbot.messages import gap_message
+from attendbot.messages import NO_NOTE_STATUS, gap_message
 from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
-                             SessionSummary, SigninSheet, Status)
-from attendbot.reconcile.names import match_name
-from attendbot.reconcile.rules import CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, SessionFacts
+                             SessionSummary, SigninLine, SigninSheet, Status)
+from attendbot.names import match_name
+from attendbot.reconcile.day import down_chain, judge
+from attendbot.reconcile.policy import PolicyFor
+from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, PatientDay,
+                                       SessionFacts)
 from attendbot.reconcile.sessions import Session, build_sessions
-from attendbot.reconcile.units import minutes_attended, supported_units
+from attendbot.reconcile.units import attended_interval
 
 
 def _match_lines(session: Session, day_candidates: list[tuple[str, str]]) -> SessionFacts:
@@ -54,115 +56,173 @@ def _ehr_row(rows: list[Attendance]) -> Attendance | None:
     return next((r for r in rows if r.status is Status.PRESENT), rows[0] if rows else None)
 
 
+def _times(line: SigninLine | None, ehr: Attendance | None) -> tuple[tuple, tuple]:
+    return ((line.time_in if line else None, ehr.time_in if ehr else None),
+            (line.time_out if line else None, ehr.time_out if ehr else None))
+
+
+def _scheduled(session: Session) -> int | None:
+    if session.start is None or session.end is None:
+        return None
+    return max(0, (session.end.hour * 60 + session.end.minute) - (session.start.hour * 60 + session.start.minute))
+
+
+_NO_SHOW_KIND = {Status.NO_SHOW: "no_show", Status.CANCELLED: "late_cancel", Status.EXCUSED: "excused"}
+
+
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
-              payers: PayerBook, unreadable: Iterable[tuple[Evidence, str, str]] = (),
+              policy_for: PolicyFor, unreadable: Iterable[tuple[Evidence, str, str]] = (),
               problems: Iterable[Problem] = ()) -> DayResult:
     """Reconcile one day.
 
     Args:
         day: the business day; records of other days are ignored.
         charges, attendance, sheets: the day's records.
-        payers: the payer rules.
+        policy_for: ``(payer, code) -> Policy``: the rules that apply to a charge.
         unreadable: ``(evidence, reason, action)`` for each file or page that could not be read.
         problems: what readers found on the day's sheets that is a gap of its own (a signed
             line with no printed name is ``UNMATCHED_SIGNIN_NAME``).
 
     Returns:
         A :class:`DayResult`: one :class:`ChargeResult` per charge, every gap, the no-show log.
+
+    Raises:
+        ConfigError: from ``policy_for``, when a payer name matches two ``payers.toml`` sections
+            equally.
     """
     charges = [c for c in charges if c.service_date == day]
-    index = build_sessions(charges, [a for a in attendance if a.service_date == day],
-                           [s for s in sheets if s.service_date == day])
+    attendance = [a for a in attendance if a.service_date == day]
+    index = build_sessions(charges, attendance, [s for s in sheets if s.service_date == day])
     day_candidates = list(dict.fromkeys(
         [(c.patient_id, c.patient_name) for c in charges]
-        + [(a.patient_id, a.patient_name) for a in attendance if a.service_date == day and a.patient_name]))
+        + [(a.patient_id, a.patient_name) for a in attendance if a.patient_name]))
 
     results: list[ChargeResult] = []
     gaps: list[Gap] = []
     no_shows: list[NoShow] = []
     summaries: list[SessionSummary] = []
-    by_patient: dict[str, list[ChargeFacts]] = defaultdict(list)
+    days: dict[str, PatientDay] = {}
     facts_of: dict[int, ChargeFacts] = {}
+    session_facts: list[SessionFacts] = []
 
+    def patient_day(pid: str) -> PatientDay:
+        return days.setdefault(pid, PatientDay(pid))
+
+    # Each session's people: who attended, and when; each charge's facts in its session.
     for session in index.sessions:
         sfacts = _match_lines(session, day_candidates)
+        session_facts.append(sfacts)
         attendees = _attendees(session, sfacts)
-        line_of = {}
+        line_of: dict[str, SigninLine] = {}
         if session.sheet is not None:
             for line in session.sheet.lines:
                 pid = sfacts.line_matches.get(line.evidence)
                 if pid and (pid not in line_of or line.signed):
                     line_of[pid] = line
+        people = dict.fromkeys([c.patient_id for c in session.charges] + list(session.attendance) + list(line_of))
+        where: dict[str, tuple] = {}
+        for pid in people:
+            line = line_of.get(pid)
+            ehr = _ehr_row(session.attendance.get(pid, []))
+            span = attended_interval(*_times(line, ehr), session.start, session.end)
+            where[pid] = (line, ehr, span)
+            if (ehr is not None and ehr.status is Status.PRESENT) or (line is not None and line.signed):
+                patient_day(pid).attended.append((session, span))
         session_minutes: list[int] = []
         for charge in session.charges:
-            policy = payers.policy(charge.payer)
-            line = line_of.get(charge.patient_id)
-            ehr = _ehr_row(session.attendance.get(charge.patient_id, []))
-            minutes = minutes_attended(
-                (line.time_in if line else None, ehr.time_in if ehr else None),
-                (line.time_out if line else None, ehr.time_out if ehr else None),
-                session.start, session.end)
-            rule = policy.code_rule(charge.code)
-            facts = ChargeFacts(charge=charge, policy=policy, rule=rule, session=session, sheet=session.sheet,
+            policy = policy_for(charge.payer, charge.code)
+            line, ehr, span = where[charge.patient_id]
+            minutes = None if span is None else span[1] - span[0]
+            facts = ChargeFacts(charge=charge, policy=policy, session=session, sheet=session.sheet,
                                 line=line, ehr=ehr, attendees=len(attendees), minutes=minutes,
-                                supported_units=None)
-            if not facts.attended:
-                facts.supported_units = 0 if facts.absence is not None else None
-            elif rule is None:
-                facts.supported_units = charge.units
-            elif minutes is not None:
-                facts.supported_units = supported_units(rule, minutes)
-            elif not rule.needs_minutes:
-                facts.supported_units = min(charge.units, 1)
+                                supported_units=None, session_minutes=minutes, interval=span,
+                                down_rules=down_chain(policy_for, charge.payer, policy.rule))
+            if not facts.attendance_required and minutes is None:
+                facts.session_minutes = _scheduled(session)  # billed without the patient: the session's time
             if minutes is not None:
                 session_minutes.append(minutes)
             facts_of[id(charge)] = facts
-            by_patient[charge.patient_id].append(facts)
-        for rule_fn in SESSION_RULES:
-            gaps.extend(rule_fn(sfacts))
         sheet = session.sheet
+        who = session.who()
         summaries.append(SessionSummary(
-            label=session.display(), start=session.start, end=session.end, facilitator=session.facilitator,
+            label=session.display(), start=session.start, end=session.end, facilitator=who.name,
             sheet=sheet.evidence if sheet else None, charges=len(session.charges), attendees=len(attendees),
             signed_lines=sum(1 for ln in sheet.lines if ln.signed) if sheet else 0,
             sheet_lines=len(sheet.lines) if sheet else 0,
-            minutes=max(session_minutes) if session_minutes else None))
+            minutes=max(session_minutes) if session_minutes else None, key=session.ident,
+            facilitator_note=who.note,
+            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of}))
+
+    # The patient-day: each patient's charges in export order, then minutes and units.
+    by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
+    for charge in charges:
+        facts = facts_of[id(charge)]
+        facts.day = patient_day(charge.patient_id)
+        facts.day.charges.append(facts)
+        by_id[charge.charge_id].append(facts)
+    for same in by_id.values():
+        if len({f.charge.patient_id for f in same}) > 1:
+            for f in same:
+                f.shared_id = [o for o in same if o.charge.patient_id != f.charge.patient_id]
+    judge(days)
+
+    covered = frozenset(f.charge.patient_id for f in facts_of.values()
+                        if f.rule is not None and f.rule.unit == "day" and f.attendance_required
+                        and f.absence is None)
+    for sfacts in session_facts:
+        sfacts.covered = covered
+        for rule_fn in SESSION_RULES:
+            gaps.extend(rule_fn(sfacts))
 
     charge_gaps: dict[int, list[Gap]] = defaultdict(list)
     for charge in charges:
         facts = facts_of[id(charge)]
         for rule_fn in CHARGE_RULES:
             charge_gaps[id(charge)].extend(rule_fn(facts))
-    for facts_list in by_patient.values():
+    for pday in days.values():
         for rule_fn in DAY_RULES:
-            for owner, gap in rule_fn(facts_list):
+            for owner, gap in rule_fn(pday.charges):
                 charge_gaps[id(owner.charge)].append(gap)
 
     unknown: set[str] = set()
+    sections: dict[str, str | None] = {}
     for charge in charges:
         facts = facts_of[id(charge)]
         mine = charge_gaps[id(charge)]
         policy = facts.policy
+        sections[charge.payer] = policy.section
         if policy.section is None:
             unknown.add(charge.payer)
-        fee = policy.no_show_fee if policy.no_show == "fee" else None
+        fee = facts.fee
         absent = facts.absence
         if absent is not None:
             no_shows.append(NoShow(charge_id=charge.charge_id, patient_id=charge.patient_id,
                                    session=facts.session.display(), payer=charge.payer,
-                                   kind="late_cancel" if absent is Status.CANCELLED else "no_show",
-                                   policy=policy.no_show, fee=fee or 0.0))
+                                   kind=_NO_SHOW_KIND[absent], policy="fee" if fee is not None else "not_billable",
+                                   fee=fee or 0.0))
         results.append(ChargeResult(charge=charge, gaps=mine, supported_units=facts.supported_units,
-                                    session_label=facts.session.display(),
-                                    no_show_fee=fee if absent is not None else None))
+                                    session_label=facts.session.display(), session_key=facts.session.ident,
+                                    no_show_fee=fee, supported_code=facts.supported_code))
         gaps.extend(mine)
+
+    notes: list[str] = []
+    if any(a.note_status is None for a in attendance) and any(
+            f.attended and f.ehr is not None and f.ehr.note_status is None and f.policy.require_signed_note
+            for f in facts_of.values()):
+        notes.append(NO_NOTE_STATUS)
 
     for evidence, reason, action in unreadable:
         gaps.append(Gap(code=GapCode.UNREADABLE_FILE, evidence=evidence, key=evidence.describe(),
                         message=gap_message(GapCode.UNREADABLE_FILE, file=evidence.describe(), reason=reason,
                                             action=action)))
+    iso = day.isoformat()
+    if not charges:
+        gaps.append(Gap(code=GapCode.NO_CHARGE_EXPORT, key=iso, message=gap_message(GapCode.NO_CHARGE_EXPORT, day=iso)))
+    if not any(a.service_date == day for a in attendance):
+        gaps.append(Gap(code=GapCode.NO_EHR_EXPORT, key=iso, message=gap_message(GapCode.NO_EHR_EXPORT, day=iso)))
     for problem in problems:
         gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
                         evidence=problem.evidence, key=problem.evidence.describe()))
     return DayResult(day=day, charges=results, gaps=gaps, no_shows=no_shows, sessions=summaries,
-                     unknown_payers=sorted(unknown))
+                     unknown_payers=sorted(unknown), payer_sections=dict(sorted(sections.items())),
+                     notes=tuple(notes))

@@ -12,6 +12,7 @@ class LineDraft:
     signature: str | None = "stroke"  # stroke | image | text | None (left empty)
     time_in: str | None = None  # as written on paper, e.g. "9:02 AM"
     time_out: str | None = None
+    extras: tuple[str, ...] = ()  # the values of a form's extra columns (staff initials, a reason), in order
 
 
 @dataclass

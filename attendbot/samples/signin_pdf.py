@@ -30,6 +30,14 @@ PROGRAM = "Riverbend Recovery IOP"
 PAGE_W, PAGE_H = 612.0, 792.0  # US Letter, in points
 MARGIN = 54.0
 COLUMNS = (("#", 26.0), ("Printed Name", 170.0), ("Signature", 160.0), ("Time In", 74.0), ("Time Out", 74.0))
+#: What each column of a table holds, by its title; any other title is an extra column
+#: (``LineDraft.extras``, in order).
+ROLES = {"#": "number", "Printed Name": "name", "Patient Name": "name", "Client Name": "name", "Name": "name",
+         "Signature": "signature", "Patient Signature": "signature", "Client Signature": "signature",
+         "Time In": "time_in", "Time Out": "time_out", "In": "time_in", "Out": "time_out"}
+#: A form with more columns: staff initials and a reason column beside the usual ones.
+SIX_COLUMNS = (("#", 22.0), ("Printed Name", 126.0), ("Signature", 110.0), ("Time In", 50.0), ("Time Out", 50.0),
+               ("Staff Initials", 52.0), ("Reason if late or left early", 94.0))
 ROW_H = 26.0
 SPARE_ROWS = 3
 HEADER_WRAP = 52  # characters: longer header values continue on the next line
@@ -169,43 +177,89 @@ def _signature(canvas: Canvas, kind: str | None, name: str, box: Box) -> None:
 
 @dataclass(frozen=True)
 class HeaderStyle:
-    """How a program's form words its header: ``Group:`` or ``Group Name:``, ``11/24/2026`` or ``November 24, 2026``."""
+    """How a program's form words its header: ``Group:`` or ``Group Name:``, ``11/24/2026`` or
+    ``Tuesday, November 24, 2026``, the facilitator's label, instruction sentences printed under
+    the header, and the table's columns (``(title, width)``, see :data:`ROLES`)."""
 
     group_label: str = "Group:"
     date_format: str = "%m/%d/%Y"
+    facilitator_label: str = "Facilitator:"
+    instructions: tuple[str, ...] = ()
+    columns: tuple[tuple[str, float], ...] = COLUMNS
+    two_per_line: bool = False  # "Group: …   Date: …" side by side, as a form with a boxed header prints it
 
     def lines(self, sheet: SheetDraft) -> list[tuple[str, str]]:
         times = ([("Start Time:", sheet.start), ("End Time:", sheet.end)] if sheet.separate_times
                  else [("Time:", f"{sheet.start} - {sheet.end}")])
         return [(self.group_label, sheet.group), ("Date:", sheet.date.strftime(self.date_format)), *times,
-                ("Facilitator:", sheet.facilitator)]
+                (self.facilitator_label, sheet.facilitator)]
+
+
+def _cells(line, number: int, columns: tuple[tuple[str, float], ...]) -> list[str]:
+    """The printed values of one table row, column by column."""
+    extras = iter(line.extras if line else ())
+    out = []
+    for title, _ in columns:
+        role = ROLES.get(title, "extra")
+        if role == "number":
+            out.append(str(number))
+        elif line is None or role == "signature":
+            out.append("")
+        elif role == "name":
+            out.append(line.name)
+        elif role in ("time_in", "time_out"):
+            out.append(getattr(line, role) or "")
+        else:
+            out.append(next(extras, ""))
+    return out
+
+
+def _title(canvas: Canvas, x: float, y: float, title: str, width: float) -> None:
+    """A column title, wrapped onto two lines in a smaller type when it is wider than its column."""
+    if len(title) * 5.2 <= width - 6:
+        canvas.text(x + 4, y + ROW_H - 9, title, size=10, style="B")
+        return
+    parts = textwrap.wrap(title, max(4, int((width - 6) / 4.4)))[:2]
+    for i, part in enumerate(parts):
+        canvas.text(x + 3, y + 10 + 9 * i, part, size=8, style="B")
 
 
 def draw_sheet(canvas: Canvas, sheet: SheetDraft, style: HeaderStyle = HeaderStyle()) -> None:
     """One sign-in page, in points from the top-left corner."""
     canvas.text(MARGIN, MARGIN + 14, f"{PROGRAM} - Group Sign-In Sheet", size=15, style="B")
     y = MARGIN + 44
-    for label, value in style.lines(sheet):
+    fields = style.lines(sheet)
+    if style.two_per_line:
+        for i in range(0, len(fields), 2):
+            for (label, value), x in zip(fields[i:i + 2], (MARGIN, MARGIN + 270)):
+                canvas.text(x, y, label, style="B")
+                canvas.text(x + 80, y, value)
+            y += 16
+        fields = []
+    for label, value in fields:
         canvas.text(MARGIN, y, label, style="B")
         for part in textwrap.wrap(value, HEADER_WRAP) or [""]:
             canvas.text(MARGIN + 80, y, part)
             y += 16
+    for sentence in style.instructions:
+        for part in textwrap.wrap(sentence, 95):
+            canvas.text(MARGIN, y, part, size=9)
+            y += 13
     y += 12
 
     x = MARGIN
-    for title, width in COLUMNS:
+    for title, width in style.columns:
         canvas.rect(x, y, width, ROW_H, shade=True)
-        canvas.text(x + 4, y + ROW_H - 9, title, size=10, style="B")
+        _title(canvas, x, y, title, width)
         x += width
     for number, line in enumerate([*sheet.lines, *[None] * SPARE_ROWS], start=1):
         y += ROW_H
-        values = (str(number), *((line.name, "", line.time_in or "", line.time_out or "") if line else ("",) * 4))
         x = MARGIN
-        for (title, width), value in zip(COLUMNS, values):
+        for (title, width), value in zip(style.columns, _cells(line, number, style.columns)):
             canvas.rect(x, y, width, ROW_H)
             if value:
                 canvas.text(x + 4, y + ROW_H - 9, value, size=10)
-            if title == "Signature" and line is not None:
+            if ROLES.get(title) == "signature" and line is not None:
                 _signature(canvas, line.signature, line.name, (x, y, width, ROW_H))
             x += width
     if y + ROW_H > PAGE_H - MARGIN - 70:

@@ -4,8 +4,8 @@ attendbot runs unattended on whatever other systems and people drop into the
 inbox. Two kinds of limits protect a run from a hostile or pathological file:
 
 * **Size budgets, checked before parsing** (:class:`~attendbot.readers.source.SourceFile`
-  applies them and raises :class:`~attendbot.errors.UnreadableFile` with a reason
-  and what to do): a file larger than :data:`MAX_FILE_BYTES`; a CSV or worksheet
+  applies them and raises :class:`~attendbot.errors.UnreadableFileError` with a reason
+  and what to do): a file larger than :data:`~attendbot.readers.limits.MAX_FILE_BYTES`; a CSV or worksheet
   with more than :data:`MAX_ROWS` rows; an XLSX whose ZIP members would unpack to
   more than :data:`MAX_UNZIPPED_BYTES`, or one of whose members is compressed more
   than :data:`MAX_ZIP_RATIO` times (a zip bomb). PDFs are capped at
@@ -19,7 +19,7 @@ inbox. Two kinds of limits protect a run from a hostile or pathological file:
   file is reported unreadable with the reason, and the run goes on with the next.
 
 The limits are module constants, read when they are used, so a deployment or a
-test can change them (``monkeypatch.setattr(budget, "FILE_SECONDS", 2)``).
+test can change them (``monkeypatch.setattr(sandbox, "FILE_SECONDS", 2)``).
 
 The child is forked, so it inherits the readers (and the configuration's extra
 column names in them) and needs no arguments but the path: the file's bytes
@@ -30,6 +30,7 @@ the size budgets but without the time and memory budget.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
@@ -39,25 +40,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from multiprocessing.connection import Connection
 
-from attendbot.errors import UnreadableFile
+from attendbot.errors import AmbiguousFileError, UnreadableFileError
 from attendbot.model import ReadResult
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
-    from attendbot.readers.base import Reader
+from attendbot.readers import Reader, identify, limits, why_ignored
+from attendbot.readers.source import SourceFile
+from attendbot.readers.vet import vetted
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot")
 
-FILE_SECONDS = 60.0  # wall-clock time to identify and read one file
+FILE_SECONDS = limits.FILE_SECONDS  # wall-clock time to identify and read one file
 FILE_MEMORY_BYTES = 2 * 1024**3  # address space one file may add to the process
-MAX_FILE_BYTES = 100 * 1024**2  # a day's export or sign-in file is far smaller
-MAX_ROWS = 200_000  # rows of one CSV or one worksheet
-MAX_UNZIPPED_BYTES = 500 * 1024**2  # all members of an XLSX, uncompressed
-MAX_ZIP_RATIO = 100  # uncompressed/compressed size of one XLSX member (real sheets: ~15)
-ZIP_RATIO_FLOOR = 1024**2  # members smaller than this are not ratio-checked (tiny files compress oddly)
 _EXIT_GRACE_SECONDS = 5.0  # a child that has sent its outcome gets this long to exit
 
 
@@ -136,7 +131,7 @@ def _preload() -> None:
     if _preloaded:
         return
     _preloaded = True
-    for name in ("openpyxl", "pdfplumber", "ctypes", "attendbot.readers.pdf_backend"):
+    for name in ("openpyxl", "ctypes", "attendbot.readers.pdf_backend"):
         try:
             __import__(name)
         except ImportError:  # a reader that needs it reports that itself, in its child
@@ -238,10 +233,15 @@ def _address_space_in_use() -> int:
 
 def _identify_and_read(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
     """What ``Ingest`` did in-process before: identify, then read; every failure becomes data.
-    A MemoryError is left to the caller (the child reports it after freeing what it held)."""
-    from attendbot.readers import Ambiguous, identify, why_ignored
-    from attendbot.readers.source import SourceFile
+    A MemoryError is left to the caller (the child reports it after freeing what it held).
+    The reason is cleaned of secrets and control characters; what was read is vetted
+    (:func:`attendbot.readers.vet.vetted`)."""
+    outcome = _outcome(path, shown, readers)
+    reason = clean(outcome.reason)
+    return outcome if reason == outcome.reason else dataclasses.replace(outcome, reason=reason)
 
+
+def _outcome(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
     src = SourceFile(path, shown)
     reader = None
     try:
@@ -249,17 +249,17 @@ def _identify_and_read(path: Path, shown: str, readers: Sequence[Reader]) -> Out
             sha256 = hashlib.sha256(src.data).hexdigest()
         except OSError as exc:
             return Outcome("retry", reason=f"could not be opened ({exc.strerror or exc}); will retry")
-        except UnreadableFile as exc:  # too big to be read at all
+        except UnreadableFileError as exc:  # too big to be read at all
             return Outcome("unreadable", reason=exc.reason)
         try:
             reader = identify(src, readers)
             if reader is None:
                 return Outcome("ignored", reason=why_ignored(src), sha256=sha256)
-            result = reader.read(src)
-        except Ambiguous as exc:
+            result = vetted(reader.read(src))
+        except AmbiguousFileError as exc:
             return Outcome("unreadable", reason=f"it looks like more than one kind of file ({exc}); "
                                                 "it was not guessed", sha256=sha256)
-        except UnreadableFile as exc:
+        except UnreadableFileError as exc:
             return Outcome("unreadable", reader.kind if reader else "unknown", exc.reason, sha256=sha256)
         except MemoryError:
             raise
@@ -285,8 +285,3 @@ def _bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{int(n)} bytes"
-
-
-def megabytes(n: float) -> str:
-    """``100 MB``: a file size for a message (MiB, written the way people say it)."""
-    return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} KB"

@@ -17,6 +17,7 @@ pacing posts to about one a second per channel.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -31,8 +32,11 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, 
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from attendbot import messages as say
-from attendbot.outputs.ledger import Ledger
-from attendbot.outputs.slack_messages import OutgoingMessage
+from attendbot.config import Settings
+from attendbot.ledger import Ledger
+from attendbot.model import DayResult, DayStatus, FileReport, OutgoingMessage, SlackOutcome
+from attendbot.outputs.slack_messages import build_messages
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot.slack")
 
@@ -40,6 +44,54 @@ EVENT_TYPE = "attendbot_alert"
 HISTORY_WINDOW_SECONDS = 3600  # how far back to look for a message whose post may have gone through
 GIVE_UP_AFTER = 2  # consecutive transport failures before the rest of the run's messages just wait
 RETRY_BACKOFF = 0.5  # seconds, doubled per retry of a 5xx or a connection error
+PACE_SECONDS = 1.0  # Slack asks for about one message a second per channel
+NO_TOKEN = ("no SLACK_BOT_TOKEN in the environment — running as --dry-run: "
+            "Slack messages are printed, not sent")
+
+
+def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, files: tuple[FileReport, ...],
+            now: dt.datetime, *, dry_run: bool, alerts: bool, status: DayStatus | None = None) -> SlackOutcome:
+    """Build the day's messages and send them through the outbox: sessions first, then the
+    billing summary, which reports any delivery problem the session alerts met.
+
+    Live only with a token and not ``dry_run``; otherwise every message is built and
+    recorded (``dry_run`` status) and nothing is sent.
+    """
+    live = not dry_run and bool(settings.slack_token)
+    day = result.day
+    iso, today = day.isoformat(), now.date()
+    clock_time = now.time().replace(tzinfo=None)
+    not_ended = {s.label for s in result.sessions
+                 if day > today or (day == today and s.end is not None and s.end > clock_time)}
+    alerted = {row["session"] for row in ledger.outbox(day).values() if row["kind"] == "session" and row["ts"]}
+    resolved: dict[str, list[str]] = {}
+    for row in ledger.gap_rows(day, "resolved"):
+        if row["owner"] == "facilitator" and row["session"] in alerted:
+            resolved.setdefault(row["session"], []).append(row["message"])
+    close = dt.time.fromisoformat(settings.program.close_of_business)
+    before_close = clock_time < close if (live and alerts and day == today) else None
+
+    def build(notes=()):
+        return build_messages(result, files, settings.slack, program=settings.program.name,
+                              sent_before_close=before_close, resolved=resolved, not_ended=not_ended, notes=notes,
+                              status=status)
+
+    messages = build()
+    outbox = Outbox(ledger, settings.slack_token if live else None, api_url=settings.slack.api_url,
+                    program=settings.program.name, run_id=run_id, pace_seconds=PACE_SECONDS)
+    post = live and alerts
+    hold = "queued" if live else "dry_run"
+    report = outbox.send([m for m in messages if m.kind != "billing"], iso, post=post, status_if_not_posted=hold)
+    if report.problems:
+        messages = build(report.problems)
+    outbox.send([m for m in messages if m.kind == "billing"], iso, post=post, status_if_not_posted=hold,
+                report=report)
+    if post:
+        outbox.resend_waiting({iso}, report)
+    return SlackOutcome(mode="live" if live else "dry-run", messages=tuple(messages), posted=report.posted,
+                        updated=report.updated, unchanged=report.unchanged, waiting=report.waiting,
+                        problems=tuple(report.problems),
+                        reason="" if live or dry_run else NO_TOKEN)
 
 
 @dataclass
@@ -73,7 +125,15 @@ def make_client(token: str, api_url: str = "", *, retry_connection_errors: bool,
 
 
 class _Transport(Exception):
-    """Slack did not answer definitively: the request may or may not have taken effect."""
+    """Slack did not answer definitively: the request may or may not have taken effect.
+    Its text is already clean of secrets."""
+
+
+def _slack_error(exc: SlackApiError) -> str | None:
+    """The ``error`` Slack answered, cleaned of secrets and cut short (an error code is a word)."""
+    response = exc.response
+    error = response.get("error") if response is not None and isinstance(response.data, dict) else None
+    return clean(error)[:100] if error else None
 
 
 class Outbox:
@@ -157,11 +217,13 @@ class Outbox:
             row.update(status="sent", error=None)
             self._failures = 0
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else None
+            # Whatever Slack or a proxy answered is cleaned before it is stored, logged or posted:
+            # an error body may echo the Authorization header (the token).
+            error = _slack_error(exc)
             if error == "message_not_found" and row.get("ts"):
                 row.update(ts=None, status="queued")  # deleted in Slack: post it afresh next time
             else:
-                row.update(status="failed", error=error or str(exc)[:200])
+                row.update(status="failed", error=error or clean(exc)[:200])
             report.problems.append(say.slack_problem(error or "error", message.channel))
             report.waiting += 1
         except _Transport as exc:
@@ -173,10 +235,10 @@ class Outbox:
             self._failures += 1
             if row["status"] != "unknown":
                 row["status"] = "queued"
-            row["error"] = str(exc)[:200]
+            row["error"] = clean(exc)[:200]
             report.waiting += 1
             if self._failures == GIVE_UP_AFTER:
-                report.problems.append(say.slack_unreachable(str(exc)))
+                report.problems.append(say.slack_unreachable(clean(exc)))
         self.ledger.save_message(row)
 
     def _call(self, method: str, **kwargs) -> dict:
@@ -195,7 +257,7 @@ class Outbox:
                 raise  # Slack answered: a definite error
             raise _Transport(f"{method}: HTTP {status}") from exc
         except Exception as exc:  # timeouts, resets, refused connections, unreadable answers
-            raise _Transport(f"{method}: {type(exc).__name__}: {exc}") from exc
+            raise _Transport(clean(f"{method}: {type(exc).__name__}: {exc}")[:300]) from exc
 
     def _adopt_after_lost_answer(self, message: OutgoingMessage, row: dict) -> bool:
         """Right after a post whose answer was lost: if Slack has it, adopt it (status sent)."""

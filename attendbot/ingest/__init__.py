@@ -1,0 +1,191 @@
+"""Ingest: the inbox's new files, read safely, into the ledger.
+
+One file at a time: the inbox lists candidates (:mod:`attendbot.ingest.inbox`), the
+sandbox identifies and reads each within its time and memory budget
+(:mod:`attendbot.ingest.sandbox`), and what was read is recorded in the ledger. A
+file that cannot be read is recorded first and then quarantined, so a kill in
+between loses nothing. One bad file never stops the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+from attendbot.config import Settings
+from attendbot.ingest import inbox, sandbox
+from attendbot.ledger import Ledger
+from attendbot.errors import UnreadableFileError
+from attendbot.model import FileReport, FileStatus, ReadResult
+from attendbot.readers import Reader, all_readers, limits
+from attendbot.readers.source import SourceFile
+from attendbot.secrets import clean, one_line
+
+log = logging.getLogger("attendbot")
+
+
+def shown_path(path: Path, base: Path | None = None) -> str:
+    """A path as people see it: relative to the working folder when it is inside it, on one line
+    (a control character in a file name is shown as ``?``: it never forges a line of a report)."""
+    base = base or Path.cwd()
+    try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
+        shown = str((path.parent.resolve() / path.name).relative_to(base.resolve()))
+    except ValueError:
+        shown = str(path)
+    return one_line(shown, "?")
+
+
+class Ingest:
+    """Reads new inbox files into the ledger, one file at a time, each in its own trap."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, run_id: int, day: dt.date,
+                 readers: tuple[Reader, ...] | None = None):
+        self.settings, self.ledger, self.run_id, self.day = settings, ledger, run_id, day
+        self.readers = readers or all_readers(settings.columns)
+
+    def all(self) -> tuple[list[FileReport], int]:
+        """Every inbox file's report, and how many files were left for the next run because
+        they were still changing after waiting ``settle_seconds`` for them."""
+        paths = list(inbox.candidates(self.settings.inbox))
+        changing = inbox.wait_until_settled(paths, self.settings.main.paths.settle_seconds)
+        reports = self.skipped()
+        for path in paths:
+            shown = shown_path(path)
+            if path in changing:
+                reports.append(FileReport(shown, "unknown", FileStatus.IGNORED,
+                                          f"still being written after waiting {self.settings.main.paths.settle_seconds:g} s; "
+                                          "left for the next run"))
+                continue
+            reports.append(self.one(path, shown))
+        return reports, len(changing)
+
+    def skipped(self) -> list[FileReport]:
+        """Inbox entries that are not regular files — links (to files or folders), pipes, devices,
+        folders that cannot be read — each ``ignored`` with its reason; never opened, followed,
+        moved or deleted, and not recorded (the next run looks at them again)."""
+        return [FileReport(shown_path(e.path), "unknown", FileStatus.IGNORED, e.reason or "")
+                for e in inbox.skipped(self.settings.inbox)]
+
+    def one(self, path: Path, shown: str) -> FileReport:
+        """Read one inbox file into the ledger, or say why not. Its size is taken from ``lstat``
+        before any byte is read or hashed: a file over the budget is quarantined unread."""
+        name = path.relative_to(self.settings.inbox).as_posix()
+        try:
+            st = path.lstat()
+        except OSError as exc:
+            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry")
+        if not stat.S_ISREG(st.st_mode):  # swapped for a link or a pipe since the inbox was listed
+            return FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
+                              else "not a regular file: it is never opened")
+        too_big = limits.too_big(st.st_size)
+        if too_big:
+            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", too_big)
+        src = SourceFile(path, shown)
+        try:
+            sha256 = src.sha256
+            known = self.ledger.file(sha256)
+            if known and known["status"] == "read":
+                return self._known(known, name, shown)
+            # An ignored file is identified again on every run (cheap): a new [columns.*]
+            # mapping, or a reader that now knows its layout, takes effect at once.
+            return self._read(path, name, shown, sha256, known)
+        except UnreadableFileError as exc:  # grew past the size budget while it was hashed
+            src.close()
+            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", exc.reason)
+        except OSError as exc:
+            return FileReport(shown, "unknown", "ignored",
+                              f"could not be opened ({exc.strerror or exc}); will retry")
+        finally:
+            src.close()
+
+    @staticmethod
+    def _known(known: dict, name: str, shown: str) -> FileReport:
+        """A file whose bytes the ledger has: the same file again, or a copy under another name."""
+        days = tuple(json.loads(known["days"] or "[]"))
+        if known["name"] == name:
+            return FileReport(shown, known["kind"], known["status"], known["detail"], known["sha256"], days)
+        return FileReport(shown, known["kind"], "duplicate",
+                          f"same bytes as {known['path']}, already {known['status']}; adds nothing new",
+                          known["sha256"], days)
+
+    def _read(self, path: Path, name: str, shown: str, sha256: str, known: dict | None) -> FileReport:
+        """Identify and read the file within its time and memory budget (:mod:`attendbot.ingest.sandbox`:
+        a separate process the run kills when it overruns), then record or quarantine it."""
+        outcome = sandbox.read_file(path, shown, self.readers)
+        if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != sha256):
+            return FileReport(shown, "unknown", "ignored",
+                              outcome.reason if outcome.status == "retry"
+                              else "changed while it was being read (still being written?); left for the next run")
+        if outcome.status == "ignored":
+            report = FileReport(shown, "unknown", "ignored", outcome.reason, sha256)
+            if not (known and known["status"] == "ignored" and known["detail"] == report.detail):
+                self.ledger.record_file(report, name, self.run_id)  # an unchanged verdict is not rewritten
+            return report
+        if outcome.status != "read":
+            return self._quarantine(path, name, shown, sha256, outcome.kind, outcome.reason)
+        result = outcome.result
+        if not result.days:
+            return self._quarantine(path, name, shown, sha256, outcome.kind, _nothing_read(outcome.kind, result))
+        report = FileReport(shown, outcome.kind, "read", _read_detail(result), sha256,
+                            tuple(sorted(d.isoformat() for d in result.days)))
+        try:  # whatever the reader returned is stored inside this file's trap
+            self.ledger.record_file(report, name, self.run_id, outcome.reader, result)
+        except UnreadableFileError as exc:
+            return self._quarantine(path, name, shown, sha256, outcome.kind, exc.reason)
+        return report
+
+    def _quarantine(self, path: Path, name: str, shown: str, sha256: str, kind: str, reason: str) -> FileReport:
+        """Record the file unreadable, then move it to ``quarantine/<day>/`` beside a note. A quarantine
+        folder that is a link (or cannot be written) leaves the file where it is, said so."""
+        reason = clean(reason)
+        try:
+            slot = inbox.reserve(path, self.settings.inbox, self.day, reason)
+        except OSError as exc:
+            where = shown_path(Path(exc.filename)) if exc.filename else "the quarantine folder"
+            report = FileReport(shown, kind, "unreadable",
+                                f"{reason}; it was left in the inbox because {where} "
+                                f"{exc.strerror or exc}", sha256)
+            log.warning("%s could not be read (%s) and was not moved: %s %s", shown, reason, where, exc.strerror)
+            return report
+        report = FileReport(shown, kind, "unreadable", reason, sha256, quarantined_to=shown_path(slot.target))
+        try:
+            # Recorded first, moved second: killed in between, the file is still in the inbox and
+            # is simply quarantined again by the next run; never moved without a record.
+            self.ledger.record_file(report, name, self.run_id)
+            slot.move(path)
+        finally:
+            slot.close()
+        log.warning("%s could not be read (%s); moved to %s", shown, reason, report.quarantined_to)
+        return report
+
+
+def _unhashed_key(name: str, st: os.stat_result) -> str:
+    """The ledger key of a file refused from its ``stat()`` alone (never hashed): its name, size,
+    time and inode, so the same refused file is one row."""
+    ident = f"unhashed\0{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    return hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _nothing_read(kind: str, result: ReadResult) -> str:
+    if result.problems:
+        return "; ".join(p.message for p in result.problems[:3])
+    return f"identified as {kind} but holds no rows"
+
+
+def _read_detail(result: ReadResult) -> str:
+    counts = [(len(result.charges), "charge line"), (len(result.attendance), "attendance row"),
+              (len(result.sheets), "sign-in sheet")]
+    parts = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]
+    days = sorted(result.days)
+    span = days[0].isoformat() if len(days) == 1 else f"{len(days)} days, {days[0]} to {days[-1]}"
+    detail = f"{', '.join(parts)} ({span})"
+    if result.problems:
+        detail += f"; {len(result.problems)} not used: " + "; ".join(p.message for p in result.problems[:3])
+        if len(result.problems) > 3:
+            detail += "; …"
+    return detail

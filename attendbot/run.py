@@ -1,0 +1,148 @@
+"""One run of one day, straight through: ingest → reconcile → record → outputs.
+
+:func:`run_day` calls each step in order under the program's lock and returns an
+immutable :class:`~attendbot.model.DayOutcome`; the command layer prints it. New
+inbox files are read once and everything they hold is stored in the ledger; the
+day's records are then taken from the ledger (so a week's export dropped on
+Monday serves Tuesday), reconciled, and the results written: ledger and workbook
+together, then Slack through the ledger's outbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+from attendbot.calendar import why_closed
+from attendbot.codes import GapCode
+from attendbot.config import Settings
+from attendbot.errors import AttendbotError, ConfigError
+from attendbot.ingest import Ingest
+from attendbot.ledger import Ledger, exclusive
+from attendbot.model import DayOutcome, DayResult, DayStatus, Evidence, FileReport, FileStatus
+from attendbot.outputs.slack_delivery import deliver
+from attendbot.outputs.workbook import workbook_path, write_workbook
+from attendbot.reconcile import reconcile
+
+log = logging.getLogger("attendbot")
+
+LOCK_WAIT_SECONDS = 30
+
+
+def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None, dry_run: bool = False,
+            alerts: bool = True) -> DayOutcome:
+    """Reconcile one day and write every output.
+
+    Args:
+        now: the time of the run in the program's zone (default: the clock); sessions of
+            ``day`` that have not ended by then are not alerted on yet.
+        dry_run: post nothing to Slack; the messages are built and recorded. Without a
+            Slack token a run is always dry (``slack.reason`` says so).
+        alerts: False reconciles and records everything but posts nothing (a catch-up
+            run after close of business); the messages wait in the outbox for the next run.
+
+    Raises:
+        AttendbotError: the run could not be completed (another run holds the lock,
+            the ledger is damaged, the audit folder cannot be written).
+    """
+    now = now or dt.datetime.now(settings.program.tz)
+    if not settings.inbox.is_dir():
+        raise ConfigError(str(settings.config_path), "paths.inbox",
+                          f"the inbox folder {settings.inbox} does not exist (a typo, or the share is not mounted?)")
+    settings.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    busy = "another attendbot run is reconciling this program; try again when it has finished"
+    with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
+        ledger = Ledger(settings.db)
+        try:
+            run_id = ledger.start_run(day, dry_run)
+            try:
+                outcome = _run(settings, ledger, run_id, day, now, dry_run=dry_run, alerts=alerts)
+            except BaseException as exc:
+                ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
+                raise
+            ledger.finish_run(run_id, "ok", summarize(outcome))
+            return outcome
+        finally:
+            ledger.close()
+
+
+def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.datetime, *,
+         dry_run: bool, alerts: bool) -> DayOutcome:
+    files, left = Ingest(settings, ledger, run_id, day).all()
+    charges, attendance, sheets, used = ledger.day_records(day)
+    shown = {r.path for r in files}
+    for row in ledger.files_quarantined_on(day):
+        if row["path"] not in shown:
+            files.append(FileReport(row["path"], row["kind"], FileStatus.UNREADABLE, row["detail"], row["sha256"],
+                                    quarantined_to=row["quarantined_to"]))
+    files = tuple(sorted(  # the same inbox gives the same report, whatever was moved when
+        (dataclasses.replace(f, used_for_day=f.sha256 in used and f.status == FileStatus.READ) for f in files),
+        key=lambda f: f.path))
+    unreadable, problems = _file_gaps(ledger, day, used)
+    result = reconcile(day, charges, attendance, sheets, settings.payers.policy_for, unreadable=unreadable,
+                       problems=problems)
+    status = day_status(settings, day, result, left, ledger.replaced_charge_lines(day))
+    # The day's results and its workbook land together: if the workbook cannot be
+    # written, the results are rolled back and the ledger keeps the previous state.
+    with ledger.db.atomic():
+        events = ledger.record_results(run_id, result)
+        try:
+            path = write_workbook(result, list(files), workbook_path(settings.audit_dir, day),
+                                  program=settings.program.name, status=status)
+        except OSError as exc:
+            raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
+                                 f"{exc.strerror or exc}") from exc
+    slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts, status=status)
+    return DayOutcome(day, run_id, result, files, path, events, slack, status)
+
+
+def day_status(settings: Settings, day: dt.date, result: DayResult, left: int,
+               replaced: tuple[str, str, int, int] | None) -> DayStatus:
+    """What the run saw and could not see (SPEC: never a false all-clear)."""
+    program = settings.program
+    closed = why_closed(day, program.business_days, program.closed_days, program.holidays)
+    codes = {g.code for g in result.gaps}
+    notes, state = [], "complete"
+    if GapCode.NO_CHARGE_EXPORT in codes:
+        state = "nothing_checked"
+        notes.append(f"no charge export covers {day}: nothing was checked")
+    if left:
+        notes.append(f"{left} inbox file{'s were' if left != 1 else ' was'} still being written and "
+                     f"{'are' if left != 1 else 'is'} left for the next run")
+    if GapCode.NO_EHR_EXPORT in codes:
+        notes.append(f"no EHR attendance export covers {day}: charges were judged on the sign-in sheets alone")
+    if replaced is not None and replaced[2] > 2 * replaced[3]:
+        newest, earlier, before, now = replaced
+        notes.append(f"{newest} replaced {earlier} for this day and dropped {before - now} of its {before} charge "
+                     "lines (the newest export wins; check it is the whole day)")
+    if state == "complete" and (left or GapCode.NO_EHR_EXPORT in codes):
+        state = "incomplete"
+    if closed:
+        notes.append(f"{closed}: not a business day, reconciled on request")
+        state = "not_business_day" if state == "complete" else state
+    return DayStatus(state=state, note="; ".join(notes), business_day=closed is None, calendar_note=closed or "")
+
+
+def _file_gaps(ledger: Ledger, day: dt.date, used: set[str]) -> tuple[list[tuple[Evidence, str, str]], list]:
+    """What the day's files could not give: quarantined files and unreadable pages, and other
+    reader problems that are gaps of their own."""
+    unreadable, problems = [], []
+    for row in ledger.files_quarantined_on(day):
+        unreadable.append((Evidence(row["path"]), row["detail"],
+                           f"it was moved to {row['quarantined_to']}; fix or re-export it and drop it in the inbox again"))
+    for problem in ledger.day_problems(used):
+        if problem.gap == GapCode.UNREADABLE_FILE:
+            unreadable.append((problem.evidence, problem.message,
+                               "fix or re-scan that part and drop the file in the inbox again"))
+        elif problem.gap:
+            problems.append(problem)
+    return unreadable, problems
+
+
+def summarize(outcome: DayOutcome) -> dict:
+    counts: dict[str, int] = {}
+    for cr in outcome.result.charges:
+        counts[str(cr.disposition)] = counts.get(str(cr.disposition), 0) + 1
+    return {"dispositions": counts, "gaps": len(outcome.result.gaps), "files": len(outcome.files),
+            "gap_events": outcome.gap_events}
