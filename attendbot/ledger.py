@@ -131,6 +131,15 @@ def m006_day_attendance(db: sqlite_utils.Database) -> None:
     db["program_days"].create({"day": str, "minutes": int, "run_id": int}, pk="day")
 
 
+@MIGRATIONS()
+def m007_scan_judgements(db: sqlite_utils.Database) -> None:
+    """How a scanned sheet and each of its lines were judged (SigninSheet.how, SigninLine.how/confidence)."""
+    for table, column, kind in (("signin_sheets", "how", str), ("signin_lines", "how", str),
+                                ("signin_lines", "confidence", float)):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 
