@@ -36,14 +36,21 @@ class Evidence:
 
     def describe(self, full_path: bool = False) -> str:
         """Short human form: ``roster.pdf p.2 row 4`` (with ``full_path``, the file's whole path)."""
+        return " ".join(self._parts(full_path, "p.{}", "sheet {!r}"))
+
+    def where(self) -> str:
+        """Where to look, in words: ``signin.pdf, page 1, row 4`` (plain text, never a link)."""
+        return ", ".join(self._parts(False, "page {}", "sheet '{}'"))
+
+    def _parts(self, full_path: bool, page: str, sheet: str) -> list[str]:
         parts = [self.file if full_path else self.file.rsplit("/", 1)[-1]]
         if self.page is not None:
-            parts.append(f"p.{self.page}")
+            parts.append(page.format(self.page))
         if self.sheet is not None:
-            parts.append(f"sheet {self.sheet!r}")
+            parts.append(sheet.format(self.sheet))
         if self.row is not None:
             parts.append(f"row {self.row}")
-        return " ".join(parts)
+        return parts
 
 
 class Status(StrEnum):

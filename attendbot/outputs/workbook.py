@@ -339,16 +339,7 @@ def _evidence_text(ev: Evidence | None) -> str | None:
 
 def _where(ev: Evidence | None) -> str | None:
     """Where to look, in words: ``signin.pdf, page 1, row 4``. Plain text: never a link or a formula."""
-    if ev is None:
-        return None
-    parts = [ev.file.rsplit("/", 1)[-1]]
-    if ev.page is not None:
-        parts.append(f"page {ev.page}")
-    if ev.sheet is not None:
-        parts.append(f"sheet '{ev.sheet}'")
-    if ev.row is not None:
-        parts.append(f"row {ev.row}")
-    return ", ".join(parts)
+    return None if ev is None else ev.where()
 
 
 def _gap_codes(cr: ChargeResult) -> str:
