@@ -34,3 +34,10 @@ def why_closed(day: dt.date, business_days: Collection[str], closed_days: Collec
     if holidays:
         return _public_holidays(holidays, day.year).get(day)
     return None
+
+
+def business_days_between(first: dt.date, last: dt.date, business_days: Collection[str],
+                          closed_days: Collection[dt.date], holidays: str) -> list[dt.date]:
+    """The business days from ``first`` to ``last``, both included, oldest first."""
+    days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return [d for d in days if why_closed(d, business_days, closed_days, holidays) is None]

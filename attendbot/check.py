@@ -15,8 +15,11 @@ def check(settings: Settings) -> str:
              f"{len(settings.payers.file.defaults.codes)} default code rules)",
              f"inbox: {shown_path(settings.inbox)}" + ("" if settings.inbox.is_dir() else " (does not exist yet)")]
     readers = all_readers(settings.columns)
-    for path in inbox.candidates(settings.inbox):
-        shown = shown_path(path)
+    for entry in inbox.scan(settings.inbox):
+        path, shown = entry.path, shown_path(entry.path)
+        if entry.reason is not None:  # a link, a pipe, a folder that cannot be read: never opened
+            lines.append(f"  {shown}: ignored: {entry.reason}")
+            continue
         outcome = sandbox.read_file(path, shown, readers)
         what = {"read": outcome.kind, "ignored": f"ignored: {outcome.reason}",
                 "unreadable": f"unreadable: {outcome.reason} (a run would quarantine it)",

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="reconcile one business day",
                          description="Reconcile one business day (default: today in the program's time zone).")
     run.add_argument("--date", type=_date, help="the day to reconcile, YYYY-MM-DD")
+    run.add_argument("--from", dest="from_day", type=_date, metavar="YYYY-MM-DD",
+                     help="back-fill: reconcile every business day from this day (with --to), oldest first; "
+                          "nothing is posted to Slack for a day before today")
+    run.add_argument("--to", dest="to_day", type=_date, metavar="YYYY-MM-DD", help="back-fill: the last day")
     run.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
     run.add_argument("--inbox", help="the inbox folder (overrides [paths] inbox)")
     run.add_argument("--db", help="the ledger file (overrides [paths] db)")
@@ -98,15 +102,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("attendbot: interrupted", file=sys.stderr)
         return 1
+    except Exception as exc:  # never a traceback for the user: one line, and what to do
+        print(f"attendbot: {_unexpected(exc)}", file=sys.stderr)
+        log.debug("stopped by", exc_info=True)
+        return 1
     finally:
         os.umask(previous_umask)
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for an error no step turned into an AttendbotError (a full disk under the ledger at
+    a commit, a folder that cannot be read), cleaned of secrets and control characters."""
+    from attendbot.ledger import explain
+    from attendbot.secrets import clean
+
+    reason = explain(exc)
+    if reason:
+        return reason
+    if isinstance(exc, OSError):
+        where = f" {clean(exc.filename)}" if exc.filename else ""
+        return f"stopped:{where} {clean(exc.strerror or exc)}; nothing half-written was kept — fix it and run again"
+    return (f"stopped by an unexpected {type(exc).__name__}: {clean(exc)[:300]} — nothing half-written was kept; "
+            "run again with -v and report it if it repeats")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from attendbot.outputs.report import console_text, json_document, status_line
     from attendbot.run import run_day
 
+    if (args.from_day is None) != (args.to_day is None) or (args.from_day and args.date):
+        return _usage("give --date, or --from and --to together")
     settings = config.load(args.config, inbox=args.inbox, db=args.db, audit_dir=args.audit_dir)
+    if args.from_day is not None:
+        return _backfill(settings, args)
     day = args.date or dt.datetime.now(settings.program.tz).date()
     outcome = run_day(settings, day, dry_run=args.dry_run)
     print(console_text(outcome), file=sys.stderr if args.json else sys.stdout)
@@ -116,6 +144,56 @@ def cmd_run(args: argparse.Namespace) -> int:
         json.dump(json_document(outcome), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     return 0
+
+
+def _usage(message: str) -> int:
+    build_parser().print_usage(sys.stderr)
+    print(f"attendbot: {message}", file=sys.stderr)
+    return 2
+
+
+def _backfill(settings: config.Settings, args: argparse.Namespace) -> int:
+    """``run --from D1 --to D2``: every business day of the range, oldest first, on one ledger.
+
+    Days before today are reconciled without posting (their Slack messages are recorded as a
+    dry run: a back-fill must not page facilitators about last month); today, when in the
+    range, is a normal run. A progress bar in a terminal, one line a day otherwise.
+    """
+    from attendbot.calendar import business_days_between
+    from attendbot.outputs.report import human_summary, json_document
+    from attendbot.run import run_day
+
+    if args.from_day > args.to_day:
+        return _usage(f"--from {args.from_day} is after --to {args.to_day}")
+    program = settings.program
+    days = business_days_between(args.from_day, args.to_day, program.business_days, program.closed_days,
+                                 program.holidays)
+    today = dt.datetime.now(program.tz).date()
+    documents = []
+    for day in _progress(days, f"back-fill {args.from_day} to {args.to_day}"):
+        outcome = run_day(settings, day, dry_run=args.dry_run or day < today)
+        documents.append(json_document(outcome))
+        if not args.json:
+            log.info("%s", human_summary(outcome))
+    print(f"attendbot: back-fill reconciled {len(days)} business day{'s' if len(days) != 1 else ''} "
+          f"from {args.from_day} to {args.to_day}", file=sys.stderr)
+    if args.json:
+        json.dump({"from": args.from_day.isoformat(), "to": args.to_day.isoformat(), "days": documents},
+                  sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _progress(days: list[dt.date], what: str):
+    """A tqdm progress bar on a terminal; plain lines (one a day) in a log or a pipe."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        yield from tqdm(days, desc=what, unit="day", file=sys.stderr)
+        return
+    for n, day in enumerate(days, start=1):
+        print(f"attendbot: {what}: {n}/{len(days)} {day}", file=sys.stderr)
+        yield day
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -382,6 +382,8 @@ SECRET_PROBLEM = "looks like a secret: put it in the SLACK_BOT_TOKEN environment
 #: Slack tokens: bot, user, app-level, refresh, configuration (``xoxe.xoxp-…`` holds ``xoxp-``).
 _SLACK_TOKEN = re.compile(r"xox[abposre]-[0-9A-Za-z]|xapp-[0-9A-Za-z]")
 _SECRET_WORDS = {"token", "tokens", "secret", "secrets", "password", "passwd", "passphrase", "apikey"}
+#: How a key that is itself a token is named in the error (the key is never repeated).
+TOKEN_KEY = "<a key that looks like a Slack token>"
 #: Tables whose keys are names people chose (a facilitator, a payer), not settings.
 _NAME_KEYS = {("slack", "facilitators"), ("payers",)}
 
@@ -399,6 +401,8 @@ def _refuse_secrets(data: Any, source: str, where: tuple[str, ...] = ()) -> None
     """
     if isinstance(data, dict):
         for key, value in data.items():
+            if _SLACK_TOKEN.search(str(key)):  # a token used as a key (a facilitator's name, say): never echoed
+                raise ConfigError(source, ".".join((*where, TOKEN_KEY)), SECRET_PROBLEM)
             path = (*where, str(key))
             if where not in _NAME_KEYS and _secret_key(str(key)):
                 raise ConfigError(source, ".".join(path), SECRET_PROBLEM)
@@ -449,12 +453,52 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
         p = Path(value).expanduser()
         return p if p.is_absolute() else base / p
 
-    return Settings(
+    settings = Settings(
         main=main, payers=book, config_path=path,
         inbox=resolve(inbox or main.paths.inbox),
         db=resolve(db or main.paths.db),
         audit_dir=resolve(audit_dir or main.paths.audit_dir),
     )
+    _refuse_unsafe_inbox(settings, _shown(path, base), "--inbox" if inbox else "paths.inbox")
+    return settings
+
+
+def _refuse_unsafe_inbox(settings: Settings, source: str, key: str) -> None:
+    """The inbox is a folder of its own: attendbot moves unreadable files out of it, so it is never
+    the filesystem root or a home folder, and never holds the ledger, the audit folder or the
+    quarantine (attendbot would read, move or quarantine its own files)."""
+    inbox = settings.inbox.resolve()
+    advice = "give attendbot an inbox folder of its own (it moves unreadable files out of it)"
+    if inbox == Path(inbox.anchor):
+        raise ConfigError(source, key, f"{settings.inbox} is the filesystem root: {advice}")
+    homes = _home_folders()
+    if inbox in homes:
+        raise ConfigError(source, key, f"{settings.inbox} is a home folder: {advice}")
+    inside = sorted(h for h in homes if inbox in h.parents)
+    if inside:
+        raise ConfigError(source, key, f"{settings.inbox} holds home folders ({inside[0]}): {advice}")
+    for what, place in (("the ledger", settings.db), ("the audit folder (paths.audit_dir)", settings.audit_dir),
+                        ("the quarantine folder", settings.inbox.parent / "quarantine")):
+        where = place.resolve()
+        if where == inbox or inbox in where.parents:
+            raise ConfigError(source, key, f"{settings.inbox} contains {what} ({place}): keep the inbox "
+                                           "apart from attendbot's own files, or it would read them as inputs")
+
+
+def _home_folders() -> set[Path]:
+    """Every user's home folder (``pwd``, where there is one) and this user's."""
+    homes = set()
+    try:
+        homes.add(Path.home().resolve())
+    except (RuntimeError, KeyError, OSError):
+        pass
+    try:
+        import pwd
+
+        homes.update(Path(p.pw_dir).resolve() for p in pwd.getpwall() if p.pw_dir and p.pw_dir != "/")
+    except (ImportError, OSError):
+        pass
+    return homes
 
 
 def _shown(path: Path, base: Path) -> str:

@@ -21,8 +21,11 @@ import dataclasses
 import functools
 import datetime as dt
 import hashlib
+import inspect
 import json
+import logging
 import os
+import shutil
 import sqlite3
 import types
 import typing
@@ -35,7 +38,8 @@ import sqlite_utils
 from filelock import FileLock, Timeout
 from sqlite_utils import Migrations
 
-from attendbot.errors import AttendbotError
+from attendbot.errors import AttendbotError, UnreadableFileError
+from attendbot.secrets import clean, scrub
 from attendbot.model import (Attendance, Charge, DayResult, Evidence, FileReport, Gap, Problem,
                              ReadResult, SigninLine, SigninSheet)
 
@@ -99,7 +103,15 @@ def m003_billing_codes(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m004_responses(db: sqlite_utils.Database) -> None:
+def m004_line_keys(db: sqlite_utils.Database) -> None:
+    """A day's dispositions and no-shows keyed by charge id *and* patient: two patients' lines that
+    share one charge id (both held DUPLICATE_CHARGE) are two rows, neither overwriting the other."""
+    for table in ("dispositions", "no_shows"):
+        db[table].transform(pk=("day", "charge_id", "patient_id"))
+
+
+@MIGRATIONS()
+def m005_responses(db: sqlite_utils.Database) -> None:
     """Answers in Slack: what each alert's buttons stand for, every answer and thread note, the
     escalations raised before close of business, and day-level marks (close reported)."""
     db["slack_alerts"].create({"key": str, "day": str, "session": str, "session_key": str, "mention": str,
@@ -215,10 +227,64 @@ def exclusive(db: Path, wait_seconds: float, busy: str) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise AttendbotError(f"{busy} (lock {lock.lock_file})") from None
+    except OSError as exc:
+        raise AttendbotError(f"the ledger's lock {lock.lock_file} could not be taken ({exc.strerror or exc}): "
+                             "make sure the ledger's folder exists and is writable, or set --db / [paths] db "
+                             "to another place") from None
     try:
         yield
     finally:
         lock.release()
+
+
+log = logging.getLogger("attendbot")
+
+
+def prepare_folder(db: Path) -> None:
+    """Create the ledger's folder (owner-only) if it is missing; a clear error when it cannot be."""
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise AttendbotError(f"the ledger's folder {db.parent} could not be created ({exc.strerror or exc}): "
+                             "create it, or set --db / [paths] db to a writable place") from None
+    if not db.parent.is_dir():
+        raise AttendbotError(f"the ledger's folder {db.parent} is not a folder: set --db / [paths] db "
+                             "to a file in a folder")
+
+
+def explain(exc: BaseException, path: Path | str = "") -> str | None:
+    """One line saying what went wrong with the ledger at ``path`` and what to do, for an SQLite
+    error; None for anything else. A full disk is a full disk, never "damaged"."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = clean(exc)
+    path = path or "(its file)"
+    low = text.lower()
+    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in low:
+        return (f"the disk holding the ledger {path} is full ({text}); nothing more was written to it — "
+                "free some space and run again")
+    if primary == sqlite3.SQLITE_READONLY or "readonly database" in low:
+        return (f"the ledger {path} is read-only ({text}); it was left untouched — make it (and its folder) "
+                "writable by the user attendbot runs as, or set --db / [paths] db to another file")
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in low \
+            or "not a database" in low:
+        return (f"the ledger {path} is damaged or not an attendbot ledger ({text}); it was left untouched — "
+                "restore it from a backup or move it aside")
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return f"the ledger {path} is busy ({text}): another program holds it; try again when it has finished"
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return (f"the ledger {path} cannot be opened ({text}): check that its folder exists and is "
+                "writable, or set --db / [paths] db to another file")
+    if primary == sqlite3.SQLITE_IOERR:
+        return (f"the ledger {path} could not be read or written ({text}): the disk may be failing or "
+                "full; check it and run again")
+    return f"the ledger {path} could not be used ({type(exc).__name__}: {text})"
+
+
+#: What the ledger refuses to write to once it has met it.
+_STOP_WRITING = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 
 def _now() -> str:
@@ -257,6 +323,45 @@ def _refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
     if newer:
         raise AttendbotError(f"the ledger {path} was written by a newer version of attendbot (schema {newer[-1]}); "
                              "it was left untouched — upgrade attendbot to use it")
+
+
+def _refuse_read_only(path: Path) -> None:
+    """An existing ledger the run could not write (the file, or its folder where SQLite keeps its
+    write-ahead log) is refused before anything is written."""
+    where = [p for p, mode in ((path, os.R_OK | os.W_OK), (path.parent, os.W_OK | os.X_OK))
+             if not os.access(p, mode)]
+    if where:
+        what = "the file" if where[0] == path else "its folder"
+        raise AttendbotError(f"the ledger {path} is read-only ({what} cannot be written); it was left untouched — "
+                             "make it and its folder writable by the user attendbot runs as, or set --db / "
+                             "[paths] db to another file")
+
+
+#: A run writes its rows, the write-ahead log and a workbook: below this much free space it cannot.
+MIN_FREE_BYTES = 1024**2
+
+
+def _refuse_full_disk(path: Path) -> None:
+    """A disk too full for a run is said before anything is written (a run that fills it later is
+    stopped by SQLite's ``SQLITE_FULL`` and rolled back, see :func:`explain`)."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return
+    if free < MIN_FREE_BYTES:
+        raise AttendbotError(f"the disk holding the ledger {path} is full ({free:,} bytes free); nothing was "
+                             "written to it — free some space and run again")
+
+
+def _refuse_damaged(db: sqlite_utils.Database, path: Path) -> None:
+    """``PRAGMA quick_check`` reads every page: damage anywhere in the file (not only its header)
+    is found before anything is written. Raises AttendbotError; reads only."""
+    rows = db.execute("PRAGMA quick_check(5)").fetchall()
+    problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
+    if problems:
+        raise AttendbotError(f"the ledger {path} is damaged or not an attendbot ledger (quick_check: "
+                             f"{clean(problems[0])[:200]}); it was left untouched — restore it from a backup "
+                             "or move it aside")
 
 
 #: A file none of whose service days is on or after the cut-off, first seen by a run for an earlier day.
@@ -298,11 +403,16 @@ class Ledger:
 
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
+        self.broken: str | None = None  # why nothing more may be written (full, read-only, damaged)
         if readonly and not path.exists():
             raise AttendbotError(f"there is no ledger at {path}")
         if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            prepare_folder(path)
         new = not path.exists()
+        if not readonly and not new:
+            _refuse_read_only(path)
+        if not readonly:
+            _refuse_full_disk(path)
         try:
             if readonly:
                 self.db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
@@ -311,14 +421,15 @@ class Ledger:
             if new:
                 os.chmod(path, 0o600)  # SQLite gives the -wal and -shm files the database file's mode
             _refuse_foreign(self.db, path)
+            if not new:
+                _refuse_damaged(self.db, path)  # before anything is written to it
             if not readonly:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
                 MIGRATIONS.apply(self.db)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self._close_quietly()
-            raise AttendbotError(f"the ledger {path} is damaged or not an attendbot ledger ({exc}); "
-                                 "it was left untouched — restore it from a backup or move it aside") from exc
+            raise AttendbotError(explain(exc, path)) from None
         except AttendbotError:
             self._close_quietly()
             raise
@@ -360,9 +471,19 @@ class Ledger:
                                            "dry_run": int(dry_run)}).last_pk
 
     def finish_run(self, run_id: int, status: str, summary: dict | None = None) -> None:
-        with self.db.atomic():
-            self.db["runs"].update(run_id, {"finished_at": _now(), "status": status,
-                                            "summary": json.dumps(summary or {})})
+        """Close the run's row; its summary is cleaned of secrets. Recording a ``failed`` run is best
+        effort: it never hides why the run failed, and a ledger that is full, read-only or damaged
+        is not written to again."""
+        if status == "failed" and self.broken:
+            return
+        try:
+            with self.db.atomic():
+                self.db["runs"].update(run_id, {"finished_at": _now(), "status": status,
+                                                "summary": scrub(json.dumps(summary or {}, default=str))})
+        except (sqlite3.Error, AttendbotError) as exc:
+            if status != "failed":
+                raise
+            log.warning("the failed run could not be recorded in the ledger: %s", exc)
 
     # --- files and their records ----------------------------------------------
 
@@ -377,6 +498,16 @@ class Ledger:
         ``name`` is the file's path inside the inbox: what makes a re-run recognise the same file.
         """
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM files").fetchone()[0]
+        try:
+            self._record_file(report, name, run_id, reader, result, seq)
+        except (OverflowError, ValueError, TypeError, sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
+            # A value SQLite cannot hold: the file's fault, not the ledger's. Nothing of it was
+            # stored (one transaction); the caller quarantines the file and the run goes on.
+            raise UnreadableFileError(f"a value in it cannot be stored ({type(exc).__name__}: "
+                                      f"{clean(exc)[:120]})") from None
+
+    def _record_file(self, report: FileReport, name: str, run_id: int, reader: str | None,
+                     result: ReadResult | None, seq: int) -> None:
         with self.db.atomic():
             self.db["files"].upsert({
                 "sha256": report.sha256, "seq": seq, "name": name, "path": report.path, "kind": report.kind,
@@ -524,14 +655,18 @@ class Ledger:
         return events
 
     def _replace_day(self, table: str, iso: str, run_id: int, rows: list[dict]) -> None:
-        """Make the day's rows of ``table`` these; rows that did not change keep the run that wrote them."""
-        old = {r["charge_id"]: r for r in self.db[table].rows_where("day = ?", [iso])}
-        new = {r["charge_id"]: r for r in rows}
-        for cid in old.keys() - new.keys():
-            self.db[table].delete((iso, cid))
-        changed = [{**r, "run_id": run_id} for cid, r in new.items()
-                   if cid not in old or {k: old[cid].get(k) for k in r} != r]
-        self.db[table].upsert_all(changed, pk=("day", "charge_id"))
+        """Make the day's rows of ``table`` these; rows that did not change keep the run that wrote them.
+        A row is one charge line: its charge id and patient (two patients' lines may share a charge id)."""
+        def key(r: dict) -> tuple:
+            return r["charge_id"], r["patient_id"]
+
+        old = {key(r): r for r in self.db[table].rows_where("day = ?", [iso])}
+        new = {key(r): r for r in rows}
+        for cid, pid in old.keys() - new.keys():
+            self.db[table].delete((iso, cid, pid))
+        changed = [{**r, "run_id": run_id} for k, r in new.items()
+                   if k not in old or {c: old[k].get(c) for c in r} != r]
+        self.db[table].upsert_all(changed, pk=("day", "charge_id", "patient_id"))
 
     # --- the Slack outbox --------------------------------------------------------
 
@@ -550,6 +685,9 @@ class Ledger:
         return {r["key"]: r for r in rows}
 
     def save_message(self, row: dict) -> None:
+        """Store an outbox row; its error text is cleaned of secrets (the caller's too, as a backstop)."""
+        if row.get("error"):
+            row = {**row, "error": clean(row["error"])}
         with self.db.atomic():
             self.db["slack_messages"].upsert({**row, "updated_at": _now()}, pk="key")
 
@@ -687,3 +825,25 @@ class Ledger:
                 raise AttendbotError(f"the ledger {self.path} could not be compacted after the purge ({exc}); the "
                                      "rows were deleted: run the purge again") from exc
         return rows, still
+
+
+def _guarded(method):
+    """An SQLite error inside a ledger method becomes AttendbotError with :func:`explain`'s one line;
+    after a full disk, a read-only file or damage, the ledger stops writing (``broken``)."""
+    @functools.wraps(method)
+    def guarded(self: "Ledger", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            reason = explain(exc, self.path)
+            if isinstance(code, int) and code & 0xFF in _STOP_WRITING or "disk is full" in str(exc):
+                self.broken = reason
+            raise AttendbotError(reason) from None
+    return guarded
+
+
+for _name, _method in list(vars(Ledger).items()):
+    if not _name.startswith("_") and inspect.isfunction(_method) and _name not in ("close", "purge_before"):
+        setattr(Ledger, _name, _guarded(_method))
+del _name, _method

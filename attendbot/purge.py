@@ -140,8 +140,8 @@ def _purge_files(settings: Settings, report: PurgeReport) -> None:
                 report.workbooks += 1
             if not report.dry_run:
                 _delete(path.unlink, path)
-    quarantine = settings.inbox.parent / "quarantine"  # where attendbot.inbox.quarantine_target puts them
-    if quarantine.is_dir():
+    quarantine = settings.inbox.parent / "quarantine"  # where attendbot.ingest.inbox.reserve puts them
+    if quarantine.is_dir() and not quarantine.is_symlink():  # a link is never followed: what it points to is not ours
         for folder in sorted(quarantine.iterdir()):
             if folder.is_symlink() or not folder.is_dir() or not _DAY_FOLDER.match(folder.name) \
                     or not _before(folder.name, report.before):

@@ -28,6 +28,7 @@ class Fault:
     error: str | None = None  # a Slack error code: {"ok": false, "error": ...}
     headers: dict = field(default_factory=dict)
     drop_after_posting: bool = False  # post the message, then close the connection without answering
+    echo_auth: bool = False  # a misbehaving endpoint or proxy: the Authorization header echoed in the error
 
 
 class SlackStub:
@@ -54,7 +55,7 @@ class SlackStub:
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.rsplit("/", 1)[-1]
-                stub._handle(self, method, body)
+                stub._handle(self, method, body, self.headers.get("Authorization", ""))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -87,10 +88,15 @@ class SlackStub:
 
     # --- the API -------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str, body: dict) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str, body: dict, auth: str = "") -> None:
         with self._lock:
             self.requests.append((method, body))
             fault = self.faults[method].pop(0) if self.faults[method] else None
+        if fault and fault.echo_auth and fault.status == 200:
+            return self._reply(handler, 200, {"ok": False, "error": f"invalid_auth (you sent {auth})"})
+        if fault and fault.echo_auth:
+            return self._reply_text(handler, fault.status, f"<html>Bad gateway. Request headers: "
+                                                           f"Authorization: {auth}</html>")
         if fault and fault.status != 200:
             return self._reply(handler, fault.status, {"ok": False, "error": "server_error"}, fault.headers)
         if fault and fault.error:
@@ -113,6 +119,15 @@ class SlackStub:
         handler.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             handler.send_header(k, v)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    @staticmethod
+    def _reply_text(handler: BaseHTTPRequestHandler, status: int, text: str) -> None:
+        data = text.encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
 

@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,10 +20,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from attendbot import config
 from attendbot.cli import main
 from attendbot.demo import DAY, write_program
-from attendbot.errors import UnreadableFileError
+from attendbot.ingest import Ingest, shown_path
 from attendbot.ledger import Ledger
-from attendbot.readers import AmbiguousFileError, all_readers, identify
-from attendbot.readers.source import SourceFile
+from attendbot.model import FileReport
 from attendbot.run import run_day
 
 # run ids, times and content hashes differ between two otherwise identical programs (openpyxl
@@ -191,18 +191,57 @@ def test_names_and_free_text_in_any_script_survive_end_to_end(tmp_path, monkeypa
     assert names == {name for _, name in people}
 
 
-def _identify_and_read(data: bytes, suffix: str, tmp_path: Path) -> None:
-    path = tmp_path / f"fuzz{suffix}"
-    path.write_bytes(data)
-    src = SourceFile(path)
-    try:
-        reader = identify(src, all_readers())
-        if reader is not None:
-            reader.read(src)
-    except (UnreadableFileError, AmbiguousFileError):
-        pass
-    finally:
-        src.close()
+class ReadPath:
+    """The run's own read path — :meth:`Ingest.one`: size from stat, hashing, the forked and
+    budgeted reader, vetting, storing in a real ledger, quarantine — on one program folder."""
+
+    IGNORED = {"a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)",
+               "no header row naming a charge export's or an EHR attendance export's required columns, and no "
+               "sign-in sheet layout; map other column names in [columns.*] of attendbot.toml",
+               "not a PDF, XLSX or CSV file"}
+    READ = re.compile(r"^\d+ (charge line|attendance row|sign-in sheet)s?[ ,]")
+
+    def __init__(self, root: Path):
+        write_program(root)
+        for f in (root / "inbox").rglob("*"):
+            if f.is_file():
+                f.unlink()
+        self.settings = config.load(root / "config" / "attendbot.toml", base=root)
+        self.ledger = Ledger(self.settings.db)
+        self.run_id = self.ledger.start_run(DAY, dry_run=True)
+        self.n = 0
+
+    def check(self, data: bytes, suffix: str) -> FileReport:
+        """Read ``data`` as an inbox file and check the verdict the run reports for it."""
+        self.n += 1
+        path = self.settings.inbox / f"fuzz-{self.n}{suffix}"
+        path.write_bytes(data)
+        report = Ingest(self.settings, self.ledger, self.run_id, DAY).one(path, shown_path(path))
+        assert "\n" not in report.detail and "unexpected" not in report.detail, report.detail
+        row = self.ledger.file(report.sha256) if report.sha256 else None
+        if report.status == "read":
+            assert self.READ.match(report.detail), report.detail
+            assert row["status"] == "read" and path.exists()
+        elif report.status == "ignored":
+            assert report.detail in self.IGNORED, report.detail
+            assert row["status"] == "ignored" and path.exists()
+        elif report.status == "unreadable":
+            assert report.detail and not path.exists() and report.quarantined_to, report
+            assert row["status"] == "unreadable"
+        else:
+            assert report.status == "duplicate" and report.detail.startswith("same bytes as "), report
+        return report
+
+
+_read_paths: dict[Path, ReadPath] = {}
+
+
+def read_path(tmp_path: Path) -> ReadPath:
+    """One program folder and ledger for all the examples of one test."""
+    if tmp_path not in _read_paths:
+        _read_paths.clear()
+        _read_paths[tmp_path] = ReadPath(tmp_path / "program")
+    return _read_paths[tmp_path]
 
 
 _cells = st.one_of(st.text(max_size=12), st.sampled_from(["Charge ID", "DOS", "MRN", "Patient", "Payer", "CPT",
@@ -210,12 +249,12 @@ _cells = st.one_of(st.text(max_size=12), st.sampled_from(["Charge ID", "DOS", "M
                                                             "11/24/2026", "9:00 AM", "H0015", "", "=1+1", "\u202e"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_cells, max_size=10), max_size=12), delimiter=st.sampled_from([",", ";", "\t", "|"]),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
 def test_any_csv_gives_records_or_a_clear_error_never_a_crash(tmp_path, rows, delimiter, encoding):
     text = "\r\n".join(delimiter.join(c.replace(delimiter, " ").replace("\n", " ") for c in r) for r in rows)
-    _identify_and_read(text.encode(encoding, errors="replace"), ".csv", tmp_path)
+    read_path(tmp_path).check(text.encode(encoding, errors="replace"), ".csv")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -230,10 +269,46 @@ def test_any_worksheet_gives_records_or_a_clear_error_never_a_crash(tmp_path, ro
         wb.save(buf)
     except Exception:  # openpyxl refuses control characters in cells: no real export holds them
         return
-    _identify_and_read(buf.getvalue(), ".xlsx", tmp_path)
+    read_path(tmp_path).check(buf.getvalue(), ".xlsx")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=3000))
 def test_any_bytes_give_a_clear_verdict_never_a_crash(tmp_path, data):
-    _identify_and_read(data, ".bin", tmp_path)
+    read_path(tmp_path).check(data, ".bin")
+
+
+_values = st.one_of(st.integers(-10**25, 10**25), st.floats(), st.sampled_from(["1e19", "-1", "inf", "nan", "1e309",
+                                                                               "31/02/2026", "0001-01-01", "$(5)",
+                                                                               "9999-12-31", "", " "]),
+                    st.text(max_size=8), st.dates())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(_values, _values, _values), min_size=1, max_size=6),
+       fmt=st.sampled_from(["csv", "xlsx"]))
+def test_any_value_in_a_charge_export_costs_at_most_its_row(tmp_path, cells, fmt):
+    """Units, date and amount of each row drawn from what cannot be right, too: every row is
+    stored or named as not used, and the file is never lost to one of them."""
+    from attendbot.samples.tables import write_table_csv, write_table_xlsx
+    from builders import CHARGE_HEADER, charge_row
+
+    rows = []
+    for n, (units, day, amount) in enumerate(cells):
+        row = charge_row(f"C-{n}", f"M-{n}", "Silva, Ana")
+        row[1], row[7], row[-1] = day, units, amount
+        rows.append(row)
+    scratch = tmp_path / f"scratch.{fmt}"
+    try:
+        (write_table_csv if fmt == "csv" else write_table_xlsx)(scratch, CHARGE_HEADER, rows)
+    except Exception:  # openpyxl cannot even write some of them (control characters, huge integers)
+        return
+    paths = read_path(tmp_path)
+    report = paths.check(scratch.read_bytes(), f".{fmt}")
+    if report.status == "read":
+        stored = paths.ledger.db.execute("SELECT COUNT(*) FROM charges WHERE file_sha = ?", [report.sha256]).fetchone()[0]
+        problems = paths.ledger.db.execute("SELECT COUNT(*) FROM problems WHERE file_sha = ?",
+                                           [report.sha256]).fetchone()[0]
+        assert stored + problems == len(rows), report.detail
+    elif report.status == "unreadable":  # no row could be used: every one of them is named
+        assert report.detail.startswith("row "), report.detail

@@ -125,7 +125,7 @@ def test_fixing_the_paperwork_resolves_the_gap_and_the_ledger_keeps_its_history(
                                                           "MISSING_SIGNATURE": "resolved"}
         events = [r["event"] for r in ledger.db["gap_events"].rows_where(order_by="id")]
         assert events == ["opened", "opened", "resolved", "resolved"]
-        assert ledger.db["dispositions"].get((DAY.isoformat(), "C-1"))["disposition"] == "ready"
+        assert ledger.db["dispositions"].get((DAY.isoformat(), "C-1", "M-1"))["disposition"] == "ready"
     finally:
         ledger.close()
 

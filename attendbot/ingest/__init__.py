@@ -10,27 +10,34 @@ between loses nothing. One bad file never stops the run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
+import stat
 from pathlib import Path
 
 from attendbot.config import Settings
 from attendbot.ingest import inbox, sandbox
 from attendbot.ledger import Ledger
+from attendbot.errors import UnreadableFileError
 from attendbot.model import FileReport, FileStatus, ReadResult
-from attendbot.readers import Reader, all_readers
+from attendbot.readers import Reader, all_readers, limits
 from attendbot.readers.source import SourceFile
+from attendbot.secrets import clean, one_line
 
 log = logging.getLogger("attendbot")
 
 
 def shown_path(path: Path, base: Path | None = None) -> str:
-    """A path as people see it: relative to the working folder when it is inside it."""
+    """A path as people see it: relative to the working folder when it is inside it, on one line
+    (a control character in a file name is shown as ``?``: it never forges a line of a report)."""
     base = base or Path.cwd()
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
+    try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
+        shown = str((path.parent.resolve() / path.name).relative_to(base.resolve()))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return one_line(shown, "?")
 
 
 class Ingest:
@@ -46,7 +53,7 @@ class Ingest:
         they were still changing after waiting ``settle_seconds`` for them."""
         paths = list(inbox.candidates(self.settings.inbox))
         changing = inbox.wait_until_settled(paths, self.settings.main.paths.settle_seconds)
-        reports = []
+        reports = self.skipped()
         for path in paths:
             shown = shown_path(path)
             if path in changing:
@@ -57,16 +64,42 @@ class Ingest:
             reports.append(self.one(path, shown))
         return reports, len(changing)
 
+    def skipped(self) -> list[FileReport]:
+        """Inbox entries that are not regular files — links (to files or folders), pipes, devices,
+        folders that cannot be read — each ``ignored`` with its reason; never opened, followed,
+        moved or deleted, and not recorded (the next run looks at them again)."""
+        return [FileReport(shown_path(e.path), "unknown", FileStatus.IGNORED, e.reason or "")
+                for e in inbox.skipped(self.settings.inbox)]
+
     def one(self, path: Path, shown: str) -> FileReport:
-        src = SourceFile(path, shown)
+        """Read one inbox file into the ledger, or say why not. Its size is taken from ``lstat``
+        before any byte is read or hashed: a file over the budget is quarantined unread."""
         name = path.relative_to(self.settings.inbox).as_posix()
         try:
-            known = self.ledger.file(src.sha256)
-            if known and known["status"] in ("read", "ignored"):
-                return self._known(known, name, shown)
-            return self._read(src, path, name)
+            st = path.lstat()
         except OSError as exc:
             return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry")
+        if not stat.S_ISREG(st.st_mode):  # swapped for a link or a pipe since the inbox was listed
+            return FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
+                              else "not a regular file: it is never opened")
+        too_big = limits.too_big(st.st_size)
+        if too_big:
+            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", too_big)
+        src = SourceFile(path, shown)
+        try:
+            sha256 = src.sha256
+            known = self.ledger.file(sha256)
+            if known and known["status"] == "read":
+                return self._known(known, name, shown)
+            # An ignored file is identified again on every run (cheap): a new [columns.*]
+            # mapping, or a reader that now knows its layout, takes effect at once.
+            return self._read(path, name, shown, sha256, known)
+        except UnreadableFileError as exc:  # grew past the size budget while it was hashed
+            src.close()
+            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", exc.reason)
+        except OSError as exc:
+            return FileReport(shown, "unknown", "ignored",
+                              f"could not be opened ({exc.strerror or exc}); will retry")
         finally:
             src.close()
 
@@ -80,39 +113,62 @@ class Ingest:
                           f"same bytes as {known['path']}, already {known['status']}; adds nothing new",
                           known["sha256"], days)
 
-    def _read(self, src: SourceFile, path: Path, name: str) -> FileReport:
+    def _read(self, path: Path, name: str, shown: str, sha256: str, known: dict | None) -> FileReport:
         """Identify and read the file within its time and memory budget (:mod:`attendbot.ingest.sandbox`:
         a separate process the run kills when it overruns), then record or quarantine it."""
-        outcome = sandbox.read_file(path, src.shown, self.readers)
-        if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != src.sha256):
-            return FileReport(src.shown, "unknown", "ignored",
+        outcome = sandbox.read_file(path, shown, self.readers)
+        if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != sha256):
+            return FileReport(shown, "unknown", "ignored",
                               outcome.reason if outcome.status == "retry"
                               else "changed while it was being read (still being written?); left for the next run")
         if outcome.status == "ignored":
-            report = FileReport(src.shown, "unknown", "ignored", outcome.reason, src.sha256)
-            self.ledger.record_file(report, name, self.run_id)
+            report = FileReport(shown, "unknown", "ignored", outcome.reason, sha256)
+            if not (known and known["status"] == "ignored" and known["detail"] == report.detail):
+                self.ledger.record_file(report, name, self.run_id)  # an unchanged verdict is not rewritten
             return report
         if outcome.status != "read":
-            return self._quarantine(src, path, name, outcome.kind, outcome.reason)
+            return self._quarantine(path, name, shown, sha256, outcome.kind, outcome.reason)
         result = outcome.result
         if not result.days:
-            return self._quarantine(src, path, name, outcome.kind, _nothing_read(outcome.kind, result))
-        report = FileReport(src.shown, outcome.kind, "read", _read_detail(result), src.sha256,
+            return self._quarantine(path, name, shown, sha256, outcome.kind, _nothing_read(outcome.kind, result))
+        report = FileReport(shown, outcome.kind, "read", _read_detail(result), sha256,
                             tuple(sorted(d.isoformat() for d in result.days)))
-        self.ledger.record_file(report, name, self.run_id, outcome.reader, result)
+        try:  # whatever the reader returned is stored inside this file's trap
+            self.ledger.record_file(report, name, self.run_id, outcome.reader, result)
+        except UnreadableFileError as exc:
+            return self._quarantine(path, name, shown, sha256, outcome.kind, exc.reason)
         return report
 
-    def _quarantine(self, src: SourceFile, path: Path, name: str, kind: str, reason: str) -> FileReport:
-        src.close()
-        target = inbox.quarantine_target(path, self.settings.inbox, self.day)
-        report = FileReport(src.shown, kind, "unreadable", reason, src.sha256,
-                            quarantined_to=shown_path(target))
-        # Recorded first, moved second: killed in between, the file is still in the inbox and
-        # is simply quarantined again by the next run; never moved without a record.
-        self.ledger.record_file(report, name, self.run_id)
-        inbox.quarantine(path, target, reason)
-        log.warning("%s could not be read (%s); moved to %s", src.shown, reason, report.quarantined_to)
+    def _quarantine(self, path: Path, name: str, shown: str, sha256: str, kind: str, reason: str) -> FileReport:
+        """Record the file unreadable, then move it to ``quarantine/<day>/`` beside a note. A quarantine
+        folder that is a link (or cannot be written) leaves the file where it is, said so."""
+        reason = clean(reason)
+        try:
+            slot = inbox.reserve(path, self.settings.inbox, self.day, reason)
+        except OSError as exc:
+            where = shown_path(Path(exc.filename)) if exc.filename else "the quarantine folder"
+            report = FileReport(shown, kind, "unreadable",
+                                f"{reason}; it was left in the inbox because {where} "
+                                f"{exc.strerror or exc}", sha256)
+            log.warning("%s could not be read (%s) and was not moved: %s %s", shown, reason, where, exc.strerror)
+            return report
+        report = FileReport(shown, kind, "unreadable", reason, sha256, quarantined_to=shown_path(slot.target))
+        try:
+            # Recorded first, moved second: killed in between, the file is still in the inbox and
+            # is simply quarantined again by the next run; never moved without a record.
+            self.ledger.record_file(report, name, self.run_id)
+            slot.move(path)
+        finally:
+            slot.close()
+        log.warning("%s could not be read (%s); moved to %s", shown, reason, report.quarantined_to)
         return report
+
+
+def _unhashed_key(name: str, st: os.stat_result) -> str:
+    """The ledger key of a file refused from its ``stat()`` alone (never hashed): its name, size,
+    time and inode, so the same refused file is one row."""
+    ident = f"unhashed\0{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    return hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _nothing_read(kind: str, result: ReadResult) -> str:

@@ -4,36 +4,127 @@ Files are dropped flat or in one sub-folder per day. Files that were read stay
 where they were dropped (a re-run finds them again and recognises them by
 SHA-256); a file that cannot be read is moved to ``quarantine/`` beside the inbox
 with a ``.why.txt`` note next to it. Nothing is ever deleted.
+
+The inbox is read safely (SPEC "Inputs"): only regular files inside it are read.
+A symbolic link (to a file or a folder), a named pipe, a socket, a device, a folder
+that cannot be listed or one nested deeper than a day folder is never opened,
+followed, moved or deleted: :func:`scan` lists it with its reason and the run
+reports it ``ignored``. The quarantine never writes through a symbolic link: its
+folders are opened without following links, a note is created only where nothing
+exists yet (``O_CREAT | O_EXCL | O_NOFOLLOW``), and the file is renamed into the
+folder it opened.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fnmatch
 import os
-import shutil
+import stat
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from attendbot.secrets import one_line
 
 #: Never inbox files: notes, editor and sync droppings, partial downloads.
 IGNORE = ("README*", ".*", "~$*", "*.tmp", "*.part", "*.crdownload", "*.download", "*.why.txt",
           "Thumbs.db", "desktop.ini")
 
+QUARANTINE = "quarantine"  # the folder beside the inbox unreadable files are moved to
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_SAFE_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One inbox entry: a regular file to read (``reason`` None), or why it is not read."""
+
+    path: Path
+    reason: str | None = None
+
+
+LINK = "a symbolic link: links are never followed — copy the file itself into the inbox"
+NESTED = "a folder inside a day folder: only the inbox and its day folders are read"
+
+
+def _ignored_name(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORE)
+
+
+def _kind(mode: int) -> str | None:
+    """Why an entry of this (lstat) mode is not read; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return LINK
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file: it is never opened"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file: it is never opened"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file: it is never opened"
+    if stat.S_ISDIR(mode):
+        return NESTED
+    return "not a regular file: it is never opened"
+
+
+def scan(inbox: Path) -> Iterator[Entry]:
+    """Every entry of the inbox and its day sub-folders, in a stable order, never following a link.
+
+    Regular files come with ``reason`` None; everything else with the reason it is not read.
+    Names matching :data:`IGNORE` (notes, sync droppings, quarantine notes) are skipped unlisted.
+    """
+    try:
+        top = sorted(os.scandir(inbox), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        yield Entry(inbox, f"the inbox folder cannot be read ({exc.strerror or exc})")
+        return
+    for entry in top:
+        if _ignored_name(entry.name):
+            continue
+        path = Path(entry.path)
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:  # gone between listing and looking: the next run sees what is there
+            yield Entry(path, f"could not be looked at ({exc.strerror or exc})")
+            continue
+        if not stat.S_ISDIR(mode):
+            yield Entry(path, _kind(mode))
+            continue
+        try:
+            subs = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            yield Entry(path, f"a folder that cannot be read ({exc.strerror or exc}): its files were not read")
+            continue
+        for sub in subs:
+            if _ignored_name(sub.name):
+                continue
+            try:
+                sub_mode = sub.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                yield Entry(Path(sub.path), f"could not be looked at ({exc.strerror or exc})")
+                continue
+            yield Entry(Path(sub.path), _kind(sub_mode))
+
 
 def candidates(inbox: Path) -> Iterator[Path]:
-    """Files in the inbox and its day sub-folders, in a stable order."""
-    if not inbox.is_dir():
-        return
-    for entry in sorted(inbox.iterdir()):
-        if any(fnmatch.fnmatch(entry.name, pattern) for pattern in IGNORE):
-            continue
-        if entry.is_dir():
-            for sub in sorted(entry.iterdir()):
-                if sub.is_file() and not sub.is_symlink() and \
-                        not any(fnmatch.fnmatch(sub.name, pattern) for pattern in IGNORE):
-                    yield sub
-        elif entry.is_file() and not entry.is_symlink():
+    """The regular files in the inbox and its day sub-folders, in a stable order."""
+    for entry in scan(inbox):
+        if entry.reason is None:
+            yield entry.path
+
+
+def skipped(inbox: Path) -> Iterator[Entry]:
+    """The entries that are not read (links, pipes, devices, unreadable or nested folders), with why."""
+    for entry in scan(inbox):
+        if entry.reason is not None:
             yield entry
 
 
@@ -73,26 +164,151 @@ def wait_until_settled(paths: list[Path], settle_seconds: float, *, clock=time.m
     return set()
 
 
-def quarantine_target(path: Path, inbox: Path, day: dt.date) -> Path:
-    """Where an unreadable file goes: ``<inbox>/../quarantine/<day>/<name>``, never over another file."""
-    folder = inbox.parent / "quarantine" / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(folder.parent, 0o700)
-    target = folder / path.name
-    n = 1
-    while target.exists() or target.with_name(target.name + ".why.txt").exists():
-        target = folder / f"{path.stem}.{n}{path.suffix}"
-        n += 1
-    return target
+def quarantine_folder(inbox: Path, day: dt.date) -> Path:
+    """``<inbox>/../quarantine/<day>``: where a run for ``day`` moves unreadable files."""
+    return inbox.parent / QUARANTINE / day.isoformat()
 
 
-def quarantine(path: Path, target: Path, reason: str) -> None:
-    """Move an unreadable file to ``target`` with a ``.why.txt`` note beside it."""
-    note = target.with_name(target.name + ".why.txt")
-    note.write_text(f"{path.name} was moved here from {path.parent} on "
-                    f"{dt.datetime.now().isoformat(timespec='seconds')} because it could not be read:\n"
-                    f"{reason}\n\nFix or re-export the file and drop it into the inbox again.\n",
-                    encoding="utf-8")
-    os.chmod(note, 0o600)
-    shutil.move(str(path), target)
-    os.chmod(target, 0o600)  # a move keeps the mode the file had in the inbox
+class Slot:
+    """A place reserved in the quarantine for one file: its note is written, the file not moved yet.
+
+    Reserving first lets the run record the file in the ledger before it moves it (a kill in
+    between leaves the file in the inbox, quarantined again by the next run).
+    """
+
+    def __init__(self, folder: Path, dir_fd: int | None, name: str):
+        self.folder, self.dir_fd, self.name = folder, dir_fd, name
+
+    @property
+    def target(self) -> Path:
+        return self.folder / self.name
+
+    def move(self, path: Path) -> None:
+        """Rename ``path`` into the reserved place (never over anything) and make it owner-only."""
+        try:
+            if self.dir_fd is not None:
+                if _exists(self.name, self.dir_fd):
+                    raise FileExistsError(errno.EEXIST, "something appeared where the file was to go",
+                                          str(self.target))
+                os.rename(path, self.name, dst_dir_fd=self.dir_fd)
+                _chmod_regular(self.name, self.dir_fd)
+            else:  # no dir_fd on this platform: checked by name, never over anything
+                if os.path.lexists(self.target):
+                    raise FileExistsError(errno.EEXIST, "something appeared where the file was to go",
+                                          str(self.target))
+                os.rename(path, self.target)
+                _chmod_regular(str(self.target), None)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+
+def reserve(path: Path, inbox: Path, day: dt.date, reason: str) -> Slot:
+    """Open ``quarantine/<day>/`` without following links, pick a free name for ``path`` (never
+    over another file, a note or a planted link) and write its ``.why.txt`` note there.
+
+    Raises:
+        OSError: the quarantine folder is a symbolic link or not a folder, or cannot be
+            created or written; nothing was moved.
+    """
+    folder = quarantine_folder(inbox, day)
+    dir_fd = _open_folders(folder) if _SAFE_FD else None
+    try:
+        if dir_fd is None:
+            _check_folders(folder)
+        n = 0
+        while True:
+            name = path.name if n == 0 else f"{path.stem}.{n}{path.suffix}"
+            n += 1
+            if _exists(name, dir_fd, folder) or _exists(name + ".why.txt", dir_fd, folder):
+                continue
+            try:
+                _write_note(name + ".why.txt", dir_fd, folder, _note(path, reason))
+            except FileExistsError:  # taken in the meantime (or a link planted): the next name
+                continue
+            return Slot(folder, dir_fd, name)
+    except BaseException:
+        if dir_fd is not None:
+            os.close(dir_fd)
+        raise
+
+
+def _note(path: Path, reason: str) -> str:
+    return (f"{one_line(path.name, '?')} was moved here from {one_line(path.parent, '?')} on "
+            f"{dt.datetime.now().isoformat(timespec='seconds')} because it could not be read:\n"
+            f"{one_line(reason)}\n\nFix or re-export the file and drop it into the inbox again.\n")
+
+
+def _open_folders(folder: Path) -> int:
+    """An fd of ``folder`` (``quarantine/<day>``), each of its last two components opened without
+    following a link and created owner-only when missing. The program folder above is the
+    administrator's and is taken as it is."""
+    parent_fd = os.open(folder.parent.parent, os.O_RDONLY | _DIRECTORY)
+    try:
+        quarantine_fd = _open_child(parent_fd, folder.parent)
+    finally:
+        os.close(parent_fd)
+    try:
+        os.fchmod(quarantine_fd, 0o700)
+        return _open_child(quarantine_fd, folder)
+    finally:
+        os.close(quarantine_fd)
+
+
+def _open_child(parent_fd: int, path: Path) -> int:
+    try:
+        os.mkdir(path.name, 0o700, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(path.name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise OSError(exc.errno, "is a symbolic link or not a folder; nothing is written through it",
+                          str(path)) from None
+        raise
+
+
+def _check_folders(folder: Path) -> None:
+    for part in (folder.parent, folder):
+        if part.is_symlink() or (part.exists() and not part.is_dir()):
+            raise OSError(errno.ELOOP, "is a symbolic link or not a folder; nothing is written through it", str(part))
+        part.mkdir(mode=0o700, exist_ok=True)
+
+
+def _exists(name: str, dir_fd: int | None, folder: Path | None = None) -> bool:
+    """Anything at all under that name, a dangling link included."""
+    try:
+        if dir_fd is not None:
+            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        else:
+            os.lstat(folder / name)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _write_note(name: str, dir_fd: int | None, folder: Path, text: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+    fd = os.open(name, flags, 0o600, dir_fd=dir_fd) if dir_fd is not None else os.open(folder / name, flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _chmod_regular(name: str, dir_fd: int | None) -> None:
+    """Owner-only, set on the file itself (a move keeps the mode it had in the inbox); a link
+    that was swapped in is not followed."""
+    try:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK, dir_fd=dir_fd) if dir_fd is not None \
+            else os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

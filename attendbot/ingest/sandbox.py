@@ -30,6 +30,7 @@ the size budgets but without the time and memory budget.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
@@ -45,6 +46,8 @@ from attendbot.errors import AmbiguousFileError, UnreadableFileError
 from attendbot.model import ReadResult
 from attendbot.readers import Reader, identify, why_ignored
 from attendbot.readers.source import SourceFile
+from attendbot.readers.vet import vetted
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot")
 
@@ -128,7 +131,7 @@ def _preload() -> None:
     if _preloaded:
         return
     _preloaded = True
-    for name in ("openpyxl", "pdfplumber", "ctypes", "attendbot.readers.pdf_backend"):
+    for name in ("openpyxl", "ctypes", "attendbot.readers.pdf_backend"):
         try:
             __import__(name)
         except ImportError:  # a reader that needs it reports that itself, in its child
@@ -230,8 +233,15 @@ def _address_space_in_use() -> int:
 
 def _identify_and_read(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
     """What ``Ingest`` did in-process before: identify, then read; every failure becomes data.
-    A MemoryError is left to the caller (the child reports it after freeing what it held)."""
+    A MemoryError is left to the caller (the child reports it after freeing what it held).
+    The reason is cleaned of secrets and control characters; what was read is vetted
+    (:func:`attendbot.readers.vet.vetted`)."""
+    outcome = _outcome(path, shown, readers)
+    reason = clean(outcome.reason)
+    return outcome if reason == outcome.reason else dataclasses.replace(outcome, reason=reason)
 
+
+def _outcome(path: Path, shown: str, readers: Sequence[Reader]) -> Outcome:
     src = SourceFile(path, shown)
     reader = None
     try:
@@ -245,7 +255,7 @@ def _identify_and_read(path: Path, shown: str, readers: Sequence[Reader]) -> Out
             reader = identify(src, readers)
             if reader is None:
                 return Outcome("ignored", reason=why_ignored(src), sha256=sha256)
-            result = reader.read(src)
+            result = vetted(reader.read(src))
         except AmbiguousFileError as exc:
             return Outcome("unreadable", reason=f"it looks like more than one kind of file ({exc}); "
                                                 "it was not guessed", sha256=sha256)

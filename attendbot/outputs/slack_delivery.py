@@ -37,6 +37,7 @@ from attendbot.ledger import Ledger
 from attendbot.model import DayResult, DayStatus, FileReport, OutgoingMessage, SlackOutcome
 from attendbot.outputs import slack_answers as answers
 from attendbot.outputs.slack_messages import build_messages
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot.slack")
 
@@ -131,7 +132,15 @@ def make_client(token: str, api_url: str = "", *, retry_connection_errors: bool,
 
 
 class _Transport(Exception):
-    """Slack did not answer definitively: the request may or may not have taken effect."""
+    """Slack did not answer definitively: the request may or may not have taken effect.
+    Its text is already clean of secrets."""
+
+
+def _slack_error(exc: SlackApiError) -> str | None:
+    """The ``error`` Slack answered, cleaned of secrets and cut short (an error code is a word)."""
+    response = exc.response
+    error = response.get("error") if response is not None and isinstance(response.data, dict) else None
+    return clean(error)[:100] if error else None
 
 
 class Outbox:
@@ -215,11 +224,13 @@ class Outbox:
             row.update(status="sent", error=None)
             self._failures = 0
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else None
+            # Whatever Slack or a proxy answered is cleaned before it is stored, logged or posted:
+            # an error body may echo the Authorization header (the token).
+            error = _slack_error(exc)
             if error == "message_not_found" and row.get("ts"):
                 row.update(ts=None, status="queued")  # deleted in Slack: post it afresh next time
             else:
-                row.update(status="failed", error=error or str(exc)[:200])
+                row.update(status="failed", error=error or clean(exc)[:200])
             report.problems.append(say.slack_problem(error or "error", message.channel))
             report.waiting += 1
         except _Transport as exc:
@@ -231,10 +242,10 @@ class Outbox:
             self._failures += 1
             if row["status"] != "unknown":
                 row["status"] = "queued"
-            row["error"] = str(exc)[:200]
+            row["error"] = clean(exc)[:200]
             report.waiting += 1
             if self._failures == GIVE_UP_AFTER:
-                report.problems.append(say.slack_unreachable(str(exc)))
+                report.problems.append(say.slack_unreachable(clean(exc)))
         self.ledger.save_message(row)
 
     def _call(self, method: str, **kwargs) -> dict:
@@ -253,7 +264,7 @@ class Outbox:
                 raise  # Slack answered: a definite error
             raise _Transport(f"{method}: HTTP {status}") from exc
         except Exception as exc:  # timeouts, resets, refused connections, unreadable answers
-            raise _Transport(f"{method}: {type(exc).__name__}: {exc}") from exc
+            raise _Transport(clean(f"{method}: {type(exc).__name__}: {exc}")[:300]) from exc
 
     def _adopt_after_lost_answer(self, message: OutgoingMessage, row: dict) -> bool:
         """Right after a post whose answer was lost: if Slack has it, adopt it (status sent)."""

@@ -510,9 +510,11 @@ class _Identity:
 
     def __init__(self, mode: str, charges: Iterable[ChargeResult]):
         self.mode = mode
-        self.charges: dict[str, Charge] = {}
+        # By charge id *and* patient: two patients' lines may share a charge id, and a gap on
+        # one of them must never name the other patient.
+        self.charges: dict[tuple[str, str], Charge] = {}
         for c in charges:
-            self.charges.setdefault(c.charge.charge_id, c.charge)
+            self.charges.setdefault((c.charge.charge_id, c.charge.patient_id), c.charge)
 
     def describe(self, gaps: list[Gap]) -> str:
         """`` (M.N., …0204)`` for ``initials``, `` (Núñez, María, M-0204)`` for ``full``, ``""`` for ``none``."""
@@ -522,7 +524,7 @@ class _Identity:
         return f" ({'; '.join(shown)})" if shown else ""
 
     def _one(self, gap: Gap) -> str:
-        charge = self.charges.get(gap.charge_id) if gap.charge_id else None
+        charge = self.charges.get((gap.charge_id, gap.patient_id)) if gap.charge_id and gap.patient_id else None
         name = charge.patient_name if charge else None
         patient_id = (charge.patient_id if charge else None) or gap.patient_id
         parts = []

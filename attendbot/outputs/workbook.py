@@ -60,6 +60,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from attendbot import AUDIT_WORKBOOK_MARK
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.ledger import gap_id
 from attendbot.model import ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap, Response
@@ -197,6 +198,7 @@ def write_workbook(
         _decorate(ws, title, columns, n)
     for ws in wb.worksheets:
         _print_setup(ws, program, result.day)
+    _mark_as_ours(wb, result.day)
     _save_atomically(wb, path)
     return path
 
@@ -1003,6 +1005,14 @@ def _make_private_dirs(folder: Path) -> None:
         except FileExistsError:  # made meanwhile by someone else: not ours to chmod
             continue
         os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _mark_as_ours(wb: Workbook, day) -> None:
+    """The custom document property that tells the readers this is attendbot's own output: an
+    audit workbook copied into the inbox is ignored, never read as a charge export."""
+    from openpyxl.packaging.custom import StringProperty
+
+    wb.custom_doc_props.append(StringProperty(name=AUDIT_WORKBOOK_MARK, value=day.isoformat()))
 
 
 def _save_atomically(wb: Workbook, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 Every reader is asked; exactly one must claim a file. None: the file is ignored
 with a reason. Two: the file is ambiguous, which is reported, never guessed.
+attendbot's own audit workbook is never offered to a reader: it is ignored.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
                              "save it as an unprotected .xlsx")
     if src.format == "html":
         raise UnreadableFileError("an HTML page, not a spreadsheet: export the report again as XLSX or CSV")
+    if src.own_output:  # an audit workbook copied into the inbox is never read as an export
+        return None
     claims = [r for r in readers if r.identify(src)]
     if len(claims) > 1:
         raise AmbiguousFileError("claimed by " + " and ".join(r.kind for r in claims))
@@ -55,6 +58,8 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
 
 def why_ignored(src: SourceFile) -> str:
     """Why no reader claimed a file, in words an administrator can act on."""
+    if src.own_output:
+        return src.own_output
     if src.format == "pdf":
         return "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
     if src.format in ("text", "xlsx"):

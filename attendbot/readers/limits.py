@@ -9,6 +9,8 @@ module constants, read when used, so a deployment or a test can change them
 
 from __future__ import annotations
 
+from attendbot.errors import UnreadableFileError
+
 MAX_FILE_BYTES = 100 * 1024**2  # a day's export or sign-in file is far smaller
 MAX_ROWS = 200_000  # rows of one CSV or one worksheet
 MAX_UNZIPPED_BYTES = 500 * 1024**2  # all members of an XLSX, uncompressed
@@ -19,3 +21,18 @@ ZIP_RATIO_FLOOR = 1024**2  # members smaller than this are not ratio-checked (ti
 def megabytes(n: float) -> str:
     """``100 MB``: a file size for a message (MiB, written the way people say it)."""
     return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} KB"
+
+
+def too_big(size: int) -> str | None:
+    """Why a file of ``size`` bytes is refused unread (from its ``stat()``), or None."""
+    if size > MAX_FILE_BYTES:
+        return (f"the file is {megabytes(size)}, more than the {megabytes(MAX_FILE_BYTES)} an export or "
+                "sign-in file may be: export a shorter date range, or split it")
+    return None
+
+
+def check_size(size: int) -> None:
+    """Raise UnreadableFileError when a file of ``size`` bytes is over the budget."""
+    reason = too_big(size)
+    if reason:
+        raise UnreadableFileError(reason)

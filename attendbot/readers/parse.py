@@ -8,6 +8,7 @@ a row-level problem with evidence; nothing here knows about files.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from functools import lru_cache
 
@@ -16,6 +17,11 @@ from attendbot.names import words
 
 # Excel's day zero for serial dates (the 1900 leap-year bug makes it Dec 30, 1899).
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+#: The values that can be right (SPEC "Inputs": a value that cannot be costs only its row).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2199, 12, 31)  # a service date outside: a typo
+MAX_UNITS = 1000  # units on one charge line (config's max_units_per_day is at most 1,000 too)
+MAX_AMOUNT = 10_000_000.0  # dollars on one charge line
 
 _DATE_FORMATS = (
     "%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d", "%Y/%m/%d", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y",
@@ -43,10 +49,12 @@ def text(value: object) -> str | None:
 
 def parse_date(value: object) -> dt.date | None:
     """``11/24/2026``, ``2026-11-24``, ``24-Nov-2026``, ``Nov 24, 2026``, Excel cells and serials,
-    and dates as text: ``Tuesday, November 24, 2026``, ``Tue. Nov. 24th, 2026``, ``24th November 2026``."""
-    if isinstance(value, str):
-        return _parse_date_text(value)
-    return _parse_date(value)
+    and dates as text: ``Tuesday, November 24, 2026``, ``Tue. Nov. 24th, 2026``, ``24th November 2026``.
+    A real calendar date (``31/02/2026`` is none) between 1900 and 2199."""
+    day = _parse_date_text(value) if isinstance(value, str) else _parse_date(value)
+    if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{str(value)[:40]!r} is not a plausible date (year {day.year})")
+    return day
 
 
 _WEEKDAY = re.compile(r"^(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?\.?,?\s+",
@@ -228,29 +236,41 @@ def parse_time_range(value: object) -> tuple[dt.time | None, dt.time | None]:
 
 
 def parse_units(value: object) -> int:
+    """A whole number of units from 0 to :data:`MAX_UNITS`: ``1e19``, ``-2`` or ``inf`` cannot be right."""
     if is_blank(value):
         raise ValueError("units are blank")
     try:
         number = float(str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(f"{str(value)[:20]!r} is not a number of units") from None
-    if not number.is_integer() or number < 0:
-        raise ValueError(f"{value!r} is not a whole number of units")
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError(f"{str(value)[:20]!r} is not a whole number of units")
+    if number < 0:
+        raise ValueError(f"{str(value)[:20]!r} units cannot be right (a negative count)")
+    if number > MAX_UNITS:
+        raise ValueError(f"{str(value)[:20]!r} units cannot be right (more than {MAX_UNITS:,} on one line)")
     return int(number)
 
 
 def parse_amount(value: object) -> float | None:
+    """Dollars, ``$1,234.50`` or ``(12.00)`` for a credit; finite and at most :data:`MAX_AMOUNT` either way."""
     if is_blank(value):
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    s = str(value).strip().replace("$", "").replace(",", "")
-    negative = s.startswith("(") and s.endswith(")")
-    try:
-        number = float(s.strip("()"))
-    except ValueError:
-        raise ValueError(f"{str(value)[:20]!r} is not an amount") from None
-    return -number if negative else number
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an amount")
+    if isinstance(value, (int, float)):
+        number = float(value) if abs(value) < 1e300 else math.inf
+    else:
+        s = str(value).strip().replace("$", "").replace(",", "")
+        negative = s.startswith("(") and s.endswith(")")
+        try:
+            number = float(s.strip("()"))
+        except (ValueError, OverflowError):
+            raise ValueError(f"{str(value)[:20]!r} is not an amount") from None
+        number = -number if negative else number
+    if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
+        raise ValueError(f"{str(value)[:20]!r} is not an amount that can be right")
+    return number
 
 
 def parse_modifiers(*values: object) -> tuple[str, ...]:

@@ -12,14 +12,19 @@ ratio — so a huge or hostile file is reported unreadable with what to do, chea
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
+import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attendbot import AUDIT_WORKBOOK_MARK
 from attendbot.readers import limits
 from attendbot.errors import UnreadableFileError
 
@@ -33,6 +38,15 @@ _DELIMITERS = (",", "\t", ";", "|")  # in order of preference when they split eq
 _HTML_STARTS = (b"<!doctype html", b"<html")  # a web report saved under a spreadsheet's name
 _HASH_CHUNK = 1024 * 1024
 _ROW_SLACK = 100  # lines above the data (title, report dates, blank lines, header) not counted as rows
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+#: The sheets of an audit workbook (attendbot.outputs.workbook): a workbook holding all of them
+#: is attendbot's own, even one written before workbooks carried their mark.
+_AUDIT_SHEETS = {"Summary", "Gaps", "Sources"}
+_SHEET_NAME = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"')
+_SMALL_MEMBER = 1024**2  # docProps/custom.xml, xl/workbook.xml: read only when this small
+OWN_WORKBOOK = ("attendbot's own audit workbook (an output, never read as an input): "
+                "take it out of the inbox")
 
 
 class SourceFile:
@@ -47,27 +61,73 @@ class SourceFile:
         self.path = path
         self.shown = shown or str(path)
 
+    def open(self) -> io.BufferedReader:
+        """The file opened for reading — only a regular file, never through a symbolic link and
+        never blocking on a named pipe swapped in after the inbox was listed. Its size is checked
+        against the budget from ``fstat`` before a byte is read.
+
+        Raises:
+            OSError: it is gone, a link, a pipe or a device (not read now; the run looks again).
+            UnreadableFileError: it is over the size budget.
+        """
+        fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file (a link, a pipe or a device)", str(self.path))
+            limits.check_size(st.st_size)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
     @cached_property
     def data(self) -> bytes:
         """The file's bytes. Raises UnreadableFileError for a file over the size budget, unread."""
-        size = self.path.stat().st_size
-        if size > limits.MAX_FILE_BYTES:
-            raise UnreadableFileError(f"the file is {limits.megabytes(size)}, more than the "
-                                      f"{limits.megabytes(limits.MAX_FILE_BYTES)} an export or sign-in file may "
-                                      "be: export a shorter date range, or split it")
-        return self.path.read_bytes()
+        with self.open() as f:
+            data = f.read(limits.MAX_FILE_BYTES + 1)
+        limits.check_size(len(data))  # it grew while it was read
+        return data
 
     @cached_property
     def sha256(self) -> str:
-        """Of the bytes; read in chunks when they are not loaded (the run hashes every file,
-        a huge one too, without holding it in memory)."""
+        """Of the bytes; read in chunks when they are not loaded (the run hashes every file
+        without holding it in memory), never more than the size budget."""
         if "data" in self.__dict__:
             return hashlib.sha256(self.data).hexdigest()
         digest = hashlib.sha256()
-        with self.path.open("rb") as f:
+        seen = 0
+        with self.open() as f:
             while chunk := f.read(_HASH_CHUNK):
+                seen += len(chunk)
+                limits.check_size(seen)
                 digest.update(chunk)
         return digest.hexdigest()
+
+    @cached_property
+    def own_output(self) -> str | None:
+        """Why the file is one of attendbot's own outputs (an audit workbook), or None.
+
+        An audit workbook carries the custom document property :data:`AUDIT_WORKBOOK_MARK`
+        (Excel keeps it when the workbook is saved again); one without it is known by its
+        sheets (Summary, Gaps, Sources). Looked at in the ZIP directly: cheap, nothing parsed.
+        """
+        if self.format != "xlsx":
+            return None
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                members = {m.filename: m for m in zf.infolist()}
+
+                def small(name: str) -> bytes:
+                    m = members.get(name)
+                    return zf.read(m) if m is not None and m.file_size <= _SMALL_MEMBER else b""
+
+                if AUDIT_WORKBOOK_MARK.encode() in small("docProps/custom.xml"):
+                    return OWN_WORKBOOK
+                sheets = {n.decode("utf-8", "replace") for n in _SHEET_NAME.findall(small("xl/workbook.xml"))}
+        except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+            return None  # a damaged workbook: the readers say so
+        return OWN_WORKBOOK if _AUDIT_SHEETS <= sheets else None
 
     @cached_property
     def format(self) -> str:
