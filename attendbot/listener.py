@@ -45,6 +45,7 @@ from attendbot.outputs.slack_delivery import make_client
 from attendbot.outputs.slack_followup import tell
 from attendbot.outputs.slack_messages import escape
 from attendbot.run import run_day
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot.answers")
 
@@ -250,4 +251,4 @@ def _why(exc: Exception) -> str:
         error = response.get("error") if response is not None else None
     except Exception:
         error = None
-    return str(error or type(exc).__name__)
+    return clean(str(error))[:100] if error else type(exc).__name__

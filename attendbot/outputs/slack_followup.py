@@ -28,6 +28,7 @@ from attendbot.outputs.slack_answers import (CLOSED, answer_state, answered_gap_
                                              keep_note, mark)
 from attendbot.outputs.slack_delivery import Outbox, make_client
 from attendbot.outputs.slack_messages import escalation_text, with_answer_sections
+from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot.slack")
 
@@ -42,8 +43,12 @@ def client_for(settings: Settings) -> WebClient | None:
 
 
 def _failed(what: str, exc: Exception) -> None:
-    error = exc.response.get("error") if isinstance(exc, SlackApiError) and exc.response is not None else None
-    log.warning("Slack: %s failed (%s); trying again later", what, error or type(exc).__name__)
+    """Log a Slack failure by its error code (cleaned: a proxy may echo the token) or its type."""
+    error = None
+    if isinstance(exc, SlackApiError) and exc.response is not None and isinstance(exc.response.data, dict):
+        error = exc.response.get("error")
+    log.warning("Slack: %s failed (%s); trying again later", what, clean(str(error))[:100] if error
+                else type(exc).__name__)
 
 
 def collect_notes(settings: Settings, ledger: Ledger, day: dt.date, client: WebClient | None = None) -> int:
