@@ -448,6 +448,8 @@ def test_unanswered_blocking_gaps_are_raised_once_in_the_thread_before_close_and
     assert "Line 10" not in raised["text"]  # an unmatched name does not block billing
     skills = alert(stub, SKILLS)
     assert stub.thread_replies("C0GROUPS", skills["ts"])[0]["text"].startswith("<@U02MARCUS>")
+    family = alert(stub, "Family Group")  # Priya has no Slack id in config: the billing leads are mentioned
+    assert stub.thread_replies("C0GROUPS", family["ts"])[0]["text"].startswith("<@U09LEAD> close of business")
 
     tick_clock.set("16:40")
     worker.tick()
