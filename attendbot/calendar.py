@@ -1,14 +1,19 @@
 """The program's calendar: which days are business days, and why a day is not.
 
-A bottom-floor module of pure functions over the ``[program]`` values (business
-days, closed days, the public-holiday country), so the run, the worker and the
-rules across days all read one calendar.
+A bottom-floor module of small pure functions over the ``[program]`` values
+(business days, closed days, the public-holiday country code, ``""``: none), so
+the run, the worker, back-fill and reconciliation's rules across days (concurrent
+reviews, weekly hours) all read one calendar. :func:`why_closed` is the one
+definition of a closed day; :class:`Calendar` holds those three values — never the
+whole configuration — so reconciliation can be handed ``calendar.is_business_day``
+as a pure function.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -32,7 +37,7 @@ def why_closed(day: dt.date, business_days: Collection[str], closed_days: Collec
     if day in closed_days:
         return CLOSED_DAY
     if holidays:
-        return _public_holidays(holidays, day.year).get(day)
+        return _public_holidays(holidays.upper(), day.year).get(day)
     return None
 
 
@@ -41,3 +46,71 @@ def business_days_between(first: dt.date, last: dt.date, business_days: Collecti
     """The business days from ``first`` to ``last``, both included, oldest first."""
     days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
     return [d for d in days if why_closed(d, business_days, closed_days, holidays) is None]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When the program works.
+
+    Args:
+        business_days: weekday names (``"mon"`` … ``"sun"``) the program runs on.
+        closed_days: extra days it is closed.
+        holidays: a country code for public holidays (``"US"``), or ``""`` for none.
+    """
+
+    business_days: frozenset[str] = frozenset(WEEKDAYS[:5])
+    closed_days: frozenset[dt.date] = field(default_factory=frozenset)
+    holidays: str = ""
+
+    @classmethod
+    def of(cls, business_days: Iterable[str], closed_days: Iterable[dt.date], holidays: str) -> "Calendar":
+        return cls(frozenset(business_days), frozenset(closed_days), holidays.upper())
+
+    def why_closed(self, day: dt.date) -> str | None:
+        """:func:`why_closed` on this calendar: ``"Saturday"``, ``"closed day"``, a holiday's name, or None."""
+        return why_closed(day, self.business_days, self.closed_days, self.holidays)
+
+    def closed_reason(self, day: dt.date) -> str | None:
+        """Why the program does not work on ``day``, as a sentence for logs
+        (``"a Saturday, not one of [program] business_days"``, ``"Thanksgiving Day"``),
+        or None on a business day."""
+        why = self.why_closed(day)
+        if why == f"{day:%A}":
+            return f"a {why}, not one of [program] business_days"
+        if why == CLOSED_DAY:
+            return "a closed day in [program] closed_days"
+        return why
+
+    def is_business_day(self, day: dt.date) -> bool:
+        return self.why_closed(day) is None
+
+    def business_days_between(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """:func:`business_days_between` on this calendar."""
+        return business_days_between(first, last, self.business_days, self.closed_days, self.holidays)
+
+    def previous_business_day(self, day: dt.date) -> dt.date:
+        """The last business day strictly before ``day``.
+
+        Raises:
+            ValueError: no business day in the year before ``day`` (a configuration that closes everything).
+        """
+        return business_days_before(self.is_business_day, day, 1)
+
+
+def business_days_before(is_business_day, day: dt.date, n: int) -> dt.date:
+    """The day ``n`` business days before ``day`` (``n = 0``: ``day`` itself), counting
+    only business days; ``day`` itself need not be one (a review due on a holiday).
+
+    Raises:
+        ValueError: fewer than ``n`` business days in the ``n`` years before ``day``.
+    """
+    if n <= 0:
+        return day
+    found = 0
+    for back in range(1, 367 * n + 1):
+        candidate = day - dt.timedelta(days=back)
+        if is_business_day(candidate):
+            found += 1
+            if found == n:
+                return candidate
+    raise ValueError(f"no business day in the year before {day}")

@@ -41,13 +41,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from attendbot.calendar import Calendar
+from attendbot.codes import GapCode
 from attendbot.errors import ConfigError
 from attendbot.readers.columns import FIELDS_BY_KIND
 from attendbot.reconcile.policy import CodeRule, Policy
 
 DEFAULT_CONFIG = Path("config/attendbot.toml")
 MINUTES_A_DAY = 24 * 60
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -106,6 +107,11 @@ class ProgramSection(_Section):
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    @property
+    def calendar(self) -> Calendar:
+        """The program's business days, closed days and public holidays (:mod:`attendbot.calendar`)."""
+        return Calendar.of(self.business_days, self.closed_days, self.holidays)
+
 
 class PathsSection(_Section):
     inbox: str = "inbox"
@@ -147,6 +153,17 @@ class MainFile(_Section):
     slack: SlackSection = Field(default_factory=SlackSection)
     retention: RetentionSection = Field(default_factory=RetentionSection)
     columns: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    carc: dict[str, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)  # gap code -> likely CARC
+
+    @field_validator("carc")
+    @classmethod
+    def _known_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {c.value for c in GapCode}
+        for code in value:
+            if code not in known:
+                raise ValueError(f"[carc] has unknown gap code {code!r} (one of the gap codes in SPEC.md, "
+                                 f"like AUTH_MISSING)")
+        return value
 
     @field_validator("columns")
     @classmethod
@@ -243,6 +260,13 @@ def _values(section: RuleSection) -> dict[str, Any]:
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         out[key] = value
     return out
+
+
+@lru_cache(maxsize=1)
+def packaged_carc() -> dict[str, str]:
+    """attendbot's default gap code -> likely CARC table (``attendbot/samples/carc.toml``, with its sources)."""
+    text = resources.files("attendbot.samples").joinpath("carc.toml").read_text(encoding="utf-8")
+    return dict(tomllib.loads(text)["carc"])
 
 
 @lru_cache(maxsize=1)
@@ -364,6 +388,13 @@ class Settings:
 
     def columns(self, kind: str) -> dict[str, list[str]]:
         return self.main.columns.get(kind, {})
+
+    @cached_property
+    def carc(self) -> dict[str, str]:
+        """Gap code -> the likely denial reason if it goes out unfixed: the defaults shipped in
+        ``attendbot/samples/carc.toml``, overridden by ``[carc]`` (``""`` blanks one)."""
+        merged = {**packaged_carc(), **self.main.carc}
+        return {code: text for code, text in merged.items() if text.strip()}
 
 
 def _read_toml(path: Path) -> dict:

@@ -23,6 +23,7 @@ from typing import TextIO
 
 from attendbot import config
 from attendbot.npi import npi_check_digit
+from attendbot.samples import later_days
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
@@ -206,6 +207,7 @@ def write_program(folder: Path) -> Path:
     write_signin_pdf(day_folder / "signin_recovery_individual.pdf", _day_sheets())
     write_signin_xlsx(day_folder / "skills_signin.xlsx", [other[0]], program="Riverbend Recovery IOP")
     write_signin_pdf(day_folder / "Scan_0042.pdf", [other[1]])
+    later_days.write_inbox(inbox, NPI)  # the authorizations export, Wednesday's and Friday's files
     (inbox / "README.txt").write_text("Drop the day's exports and scanned sign-in sheets here.\n")
     (inbox / "meeting-notes.docx").write_bytes(b"\x00\x01not really a document\x00")
     return folder / "config" / "attendbot.toml"
@@ -248,8 +250,28 @@ def run_demo(folder: Path, out: TextIO) -> int:
     print(f"attendbot demo: sample program written to {folder}/ (config/, inbox/)\n", file=out)
     outcome = run_day(settings, DAY, dry_run=True)
     print(console_text(outcome), file=out)
+    last = run_later_days(settings, out)
     exe = Path(sys.executable).with_name("attendbot")
     command = str(exe) if exe.exists() else f"{sys.executable} -m attendbot"
     print(f"\nThe billing lead's audit workbook: {outcome.workbook}\n"
+          f"The week so far, with the Trends and Authorizations sheets: {last.workbook}\n"
           f"Re-run it yourself:  cd {folder} && {command} run --date {DAY} --dry-run --json", file=out)
     return 0
+
+
+def run_later_days(settings: config.Settings, out: TextIO):
+    """Reconcile the demo's later days in order (across Thanksgiving), printing each; return the last outcome.
+
+    Together with the first day they show what only the ledger can: a concurrent review coming
+    due, an authorization running out of units and one expiring, a third no-show in two weeks,
+    a week that can no longer reach its days, and the workbook's Trends over the three days.
+    """
+    from attendbot.outputs.report import console_text
+    from attendbot.run import run_day
+
+    outcome = None
+    for day in later_days.DAYS:
+        print(f"\n=== {day:%A} {day} ===\n", file=out)
+        outcome = run_day(settings, day, dry_run=True)
+        print(console_text(outcome), file=out)
+    return outcome

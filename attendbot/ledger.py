@@ -39,9 +39,9 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Migrations
 
 from attendbot.errors import AttendbotError, UnreadableFileError
+from attendbot.model import (Attendance, Authorization, Charge, DayResult, DayTrend, Evidence, FileReport, Gap,
+                             PatientDay, Problem, ReadResult, SigninLine, SigninSheet)
 from attendbot.secrets import clean, scrub
-from attendbot.model import (Attendance, Charge, DayResult, Evidence, FileReport, Gap, Problem,
-                             ReadResult, SigninLine, SigninSheet)
 
 MIGRATIONS = Migrations("attendbot")
 
@@ -111,7 +111,28 @@ def m004_line_keys(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m005_responses(db: sqlite_utils.Database) -> None:
+def m005_authorizations(db: sqlite_utils.Database) -> None:
+    """Authorizations exports: every row of every file; the newest file listing a patient wins."""
+    db["authorizations"].create({"id": str, "file_sha": str, "patient_id": str, "auth_number": str, "codes": str,
+                                 "start": str, "end": str, "units_authorized": int, "payer": str,
+                                 "units_used": int, "next_review": str, "as_of": str, "patient_name": str,
+                                 "ev_file": str, "ev_page": int, "ev_sheet": str, "ev_row": int}, pk="id")
+    db["authorizations"].create_index(["patient_id"])
+    db["authorizations"].create_index(["file_sha"])
+
+
+@MIGRATIONS()
+def m006_day_attendance(db: sqlite_utils.Database) -> None:
+    """What each reconciled day's patients attended, and how long the program's day ran:
+    what later days' weekly-hours check reads back."""
+    db["patient_days"].create({"day": str, "patient_id": str, "minutes": int, "attended": int, "run_id": int},
+                              pk=("day", "patient_id"))
+    db["patient_days"].create_index(["patient_id", "day"])
+    db["program_days"].create({"day": str, "minutes": int, "run_id": int}, pk="day")
+
+
+@MIGRATIONS()
+def m007_responses(db: sqlite_utils.Database) -> None:
     """Answers in Slack: what each alert's buttons stand for, every answer and thread note, the
     escalations raised before close of business, and day-level marks (close reported)."""
     db["slack_alerts"].create({"key": str, "day": str, "session": str, "session_key": str, "mention": str,
@@ -203,6 +224,18 @@ def _join_pages(first: SigninSheet, more: SigninSheet) -> SigninSheet:
         bool(first.facilitator_signed or more.facilitator_signed)
     return dataclasses.replace(first, lines=first.lines + more.lines, facilitator_signed=signed,
                                end=first.end or more.end, facilitator=first.facilitator or more.facilitator)
+
+
+def _at_risk(row: dict) -> float:
+    """A stored disposition's dollars at risk, as :attr:`attendbot.model.ChargeResult.dollars_at_risk`."""
+    amount = row["amount"] or 0.0
+    if row["disposition"] in ("hold", "void"):
+        return amount
+    if row["disposition"] == "adjust" and (row["units"] or 0) > 0:
+        if row["supported_units"] is None:
+            return amount
+        return amount * max(0, row["units"] - row["supported_units"]) / row["units"]
+    return 0.0
 
 
 def _evidence_key(ev: Evidence) -> str:
@@ -364,9 +397,13 @@ def _refuse_damaged(db: sqlite_utils.Database, path: Path) -> None:
                              "or move it aside")
 
 
-#: A file none of whose service days is on or after the cut-off, first seen by a run for an earlier day.
+#: A file none of whose service days is on or after the cut-off, first seen by a run for an earlier day,
+#: and holding no authorization that lasts to the cut-off or beyond.
 _OLD_FILE = ("NOT EXISTS (SELECT 1 FROM json_each(COALESCE(f.days, '[]')) WHERE value >= :cut) "
-             "AND COALESCE((SELECT r.day FROM runs r WHERE r.id = f.run_id), '') < :cut")
+             "AND COALESCE((SELECT r.day FROM runs r WHERE r.id = f.run_id), '') < :cut "
+             "AND NOT EXISTS (SELECT 1 FROM authorizations a WHERE a.file_sha = f.sha256 AND a.[end] >= :cut)")
+#: The same, for a ledger from before authorizations (read-only, by ``purge --dry-run``).
+_OLD_FILE_BEFORE_AUTHORIZATIONS = _OLD_FILE.rsplit(" AND NOT EXISTS (SELECT 1 FROM authorizations", 1)[0]
 
 #: (table, rows to delete), children before the rows they hang from: counting them all before
 #: deleting anything gives the same numbers as deleting them in this order.
@@ -380,6 +417,9 @@ _PURGE_PLAN: tuple[tuple[str, str], ...] = (
     ("gaps", "day < :cut"),
     ("no_shows", "day < :cut"),
     ("slack_messages", "day < :cut"),
+    ("patient_days", "day < :cut"),
+    ("program_days", "day < :cut"),
+    ("authorizations", "[end] < :cut"),
     ("slack_alerts", "day < :cut"),
     ("slack_targets", "day < :cut"),
     ("responses", "day < :cut"),
@@ -516,12 +556,19 @@ class Ledger:
                 "quarantined_to": report.quarantined_to,
             }, pk="sha256")
             if result is not None:
-                self._store_records(report.sha256, result)
+                self._store_records(report.sha256, result, run_id)
 
-    def _store_records(self, sha: str, result: ReadResult) -> None:
+    def _store_records(self, sha: str, result: ReadResult, run_id: int | None = None) -> None:
         def rid(ev: Evidence) -> str:
             return f"{sha[:16]}:{_evidence_key(ev)}"
 
+        if result.authorizations:
+            # units used are "as of" the file: its own column, or else the day of the run reading it
+            day = self.db.execute("SELECT day FROM runs WHERE id = ?", [run_id]).fetchone()
+            as_of = day[0] if day else None
+            self.db["authorizations"].insert_all(
+                ({"id": rid(a.evidence), "file_sha": sha, **_to_row(a), "as_of": a.as_of.isoformat()
+                  if a.as_of else as_of} for a in result.authorizations), replace=True)
         self.db["charges"].insert_all(({"id": rid(c.evidence), "file_sha": sha, **_to_row(c)}
                                        for c in result.charges), replace=True)
         self.db["attendance"].insert_all(({"id": rid(a.evidence), "file_sha": sha, **_to_row(a)}
@@ -622,6 +669,7 @@ class Ledger:
             } for cr in result.charges])
             self._replace_day("no_shows", iso, run_id,
                               [{"day": iso, **dataclasses.asdict(ns)} for ns in result.no_shows])
+            self._replace_attendance(iso, run_id, result)
             previous = {r["id"]: r for r in self.db["gaps"].rows_where("day = ?", [iso])}
             seen: set[str] = set()
             changed: list[dict] = []
@@ -654,6 +702,21 @@ class Ledger:
             self.db["gap_events"].insert_all(history)
         return events
 
+    def _replace_attendance(self, iso: str, run_id: int, result: DayResult) -> None:
+        """The day's patient attendance and program length, for later days' weekly hours."""
+        rows = {p.patient_id: {"day": iso, "patient_id": p.patient_id, "minutes": p.minutes,
+                               "attended": int(p.attended)} for p in result.patient_days}
+        old = {r["patient_id"]: r for r in self.db["patient_days"].rows_where("day = ?", [iso])}
+        for pid in old.keys() - rows.keys():
+            self.db["patient_days"].delete((iso, pid))
+        changed = [{**r, "run_id": run_id} for pid, r in rows.items()
+                   if pid not in old or {k: old[pid].get(k) for k in r} != r]
+        self.db["patient_days"].upsert_all(changed, pk=("day", "patient_id"))
+        previous = list(self.db["program_days"].rows_where("day = ?", [iso]))
+        if not previous or previous[0]["minutes"] != result.program_minutes:
+            self.db["program_days"].upsert({"day": iso, "minutes": result.program_minutes, "run_id": run_id},
+                                           pk="day")
+
     def _replace_day(self, table: str, iso: str, run_id: int, rows: list[dict]) -> None:
         """Make the day's rows of ``table`` these; rows that did not change keep the run that wrote them.
         A row is one charge line: its charge id and patient (two patients' lines may share a charge id)."""
@@ -667,6 +730,112 @@ class Ledger:
         changed = [{**r, "run_id": run_id} for k, r in new.items()
                    if k not in old or {c: old[k].get(c) for c in r} != r]
         self.db[table].upsert_all(changed, pk=("day", "charge_id", "patient_id"))
+
+    # --- across days: authorizations and history ----------------------------------
+
+    def authorizations(self) -> tuple[dict[str, list[Authorization]], set[str]]:
+        """Each patient's authorizations from the newest file that lists the patient (an older
+        file's rows for that patient are replaced), and the SHA-256 of the files they came from."""
+        rows = self.db.execute_returning_dicts(
+            "SELECT a.* FROM authorizations a JOIN files f ON f.sha256 = a.file_sha "
+            "WHERE f.seq = (SELECT MAX(f2.seq) FROM authorizations a2 JOIN files f2 ON f2.sha256 = a2.file_sha "
+            "               WHERE a2.patient_id = a.patient_id) "
+            "ORDER BY a.patient_id, a.rowid")
+        out: dict[str, list[Authorization]] = {}
+        shas: set[str] = set()
+        for row in rows:
+            out.setdefault(row["patient_id"], []).append(_from_row(Authorization, row))
+            shas.add(row["file_sha"])
+        return out, shas
+
+    def units_billed(self, first: dt.date, last: dt.date) -> list[tuple[str, str, dt.date, int]]:
+        """``(patient id, code, service day, units)`` of every charge on days ``first`` to ``last``
+        (inclusive), from each day's newest charge export, as reconciled: a voided charge bills
+        no units, an adjusted one its supported units; a day not reconciled yet, its units as charged."""
+        if last < first:
+            return []
+        rows = self.db.execute(
+            "WITH newest AS (SELECT c.service_date AS day, MAX(f.seq) AS seq FROM charges c "
+            "                JOIN files f ON f.sha256 = c.file_sha "
+            "                WHERE c.service_date BETWEEN :first AND :last GROUP BY c.service_date) "
+            "SELECT c.patient_id, c.code, c.service_date, c.units, d.disposition, d.supported_units "
+            "FROM charges c JOIN files f ON f.sha256 = c.file_sha "
+            "JOIN newest n ON n.day = c.service_date AND n.seq = f.seq "
+            "LEFT JOIN dispositions d ON d.day = c.service_date AND d.charge_id = c.charge_id "
+            "                        AND d.patient_id = c.patient_id "
+            "WHERE c.service_date BETWEEN :first AND :last ORDER BY c.rowid",
+            {"first": first.isoformat(), "last": last.isoformat()}).fetchall()
+        out = []
+        for pid, code, day, units, disposition, supported in rows:
+            if disposition == "void":
+                units = 0
+            elif disposition == "adjust" and supported is not None:
+                units = min(units, supported)
+            out.append((pid, (code or "").upper(), dt.date.fromisoformat(day), units or 0))
+        return out
+
+    def no_show_sessions(self, first: dt.date, last: dt.date) -> dict[str, set[tuple[dt.date, str]]]:
+        """Patient id -> the (day, session) of each no-show on reconciled days ``first`` to ``last``
+        (a charge with the ``NO_SHOW`` gap: late cancellations and excused absences are not no-shows)."""
+        rows = self.db.execute(
+            "SELECT patient_id, day, session FROM dispositions WHERE day BETWEEN ? AND ? "
+            "AND EXISTS (SELECT 1 FROM json_each(COALESCE(gaps, '[]')) WHERE value = 'NO_SHOW')",
+            [first.isoformat(), last.isoformat()]).fetchall()
+        out: dict[str, set[tuple[dt.date, str]]] = {}
+        for pid, day, session in rows:
+            out.setdefault(pid, set()).add((dt.date.fromisoformat(day), session or ""))
+        return out
+
+    def attendance_days(self, first: dt.date, last: dt.date) -> tuple[dict[dt.date, int | None],
+                                                                       dict[str, dict[dt.date, PatientDay]]]:
+        """The reconciled days ``first`` to ``last``: how long each ran (minutes, None: unknown),
+        and each charged patient's attendance on them."""
+        iso = [first.isoformat(), last.isoformat()]
+        program = {dt.date.fromisoformat(r["day"]): r["minutes"]
+                   for r in self.db["program_days"].rows_where("day BETWEEN ? AND ?", iso)}
+        patients: dict[str, dict[dt.date, PatientDay]] = {}
+        for r in self.db["patient_days"].rows_where("day BETWEEN ? AND ?", iso):
+            patients.setdefault(r["patient_id"], {})[dt.date.fromisoformat(r["day"])] = PatientDay(
+                r["patient_id"], r["minutes"] or 0, bool(r["attended"]))
+        return program, patients
+
+    def gap_days(self, code: str, first: dt.date, last: dt.date) -> dict[str, set[dt.date]]:
+        """Patient id -> the days ``first`` to ``last`` a gap of ``code`` was raised for them."""
+        out: dict[str, set[dt.date]] = {}
+        for pid, day in self.db.execute("SELECT patient_id, day FROM gaps WHERE code = ? AND status = 'open' "
+                                        "AND day BETWEEN ? AND ?",
+                                        [code, first.isoformat(), last.isoformat()]).fetchall():
+            if pid:
+                out.setdefault(pid, set()).add(dt.date.fromisoformat(day))
+        return out
+
+    def reconciled_days(self, last: dt.date) -> list[dt.date]:
+        """Every day up to ``last`` a run reconciled successfully, oldest first."""
+        rows = self.db.execute("SELECT DISTINCT day FROM runs WHERE status = 'ok' AND day <= ? ORDER BY day",
+                               [last.isoformat()]).fetchall()
+        return [dt.date.fromisoformat(d) for (d,) in rows]
+
+    def trends(self, days: Iterable[dt.date]) -> list[DayTrend]:
+        """Each day's open gaps by code, charges on hold and dollars at risk by payer, and
+        no-shows, as the ledger has them now."""
+        out = []
+        for day in days:
+            iso = day.isoformat()
+            gaps = dict(self.db.execute("SELECT code, COUNT(*) FROM gaps WHERE day = ? AND status = 'open' "
+                                        "GROUP BY code ORDER BY code", [iso]).fetchall())
+            held: dict[str, int] = {}
+            at_risk: dict[str, float] = {}
+            for r in self.db["dispositions"].rows_where("day = ?", [iso], order_by="payer"):
+                payer = r["payer"] or ""
+                held.setdefault(payer, 0)
+                at_risk.setdefault(payer, 0.0)
+                held[payer] += r["disposition"] == "hold"
+                at_risk[payer] += _at_risk(r)
+            kinds = dict(self.db.execute("SELECT kind, COUNT(*) FROM no_shows WHERE day = ? GROUP BY kind",
+                                         [iso]).fetchall())
+            out.append(DayTrend(day, gaps, held, {p: round(v, 2) for p, v in at_risk.items()},
+                                kinds.get("no_show", 0), kinds.get("late_cancel", 0)))
+        return out
 
     # --- the Slack outbox --------------------------------------------------------
 
@@ -806,11 +975,13 @@ class Ledger:
     def _purge_before(self, before: dt.date, inbox: Path, *, dry_run: bool) -> tuple[dict[str, int], int]:
         db, cut = self.db, {"cut": before.isoformat()}
         tables = set(db.table_names())
+        old_file = _OLD_FILE if "authorizations" in tables else _OLD_FILE_BEFORE_AUTHORIZATIONS
         still = 0
         if "files" in tables:
-            names = db.execute(f"SELECT f.name FROM files f WHERE f.status = 'read' AND {_OLD_FILE}", cut)
+            names = db.execute(f"SELECT f.name FROM files f WHERE f.status = 'read' AND {old_file}", cut)
             still = sum(1 for (name,) in names.fetchall() if name and (inbox / name).is_file())
-        plan = [(table, where) for table, where in _PURGE_PLAN if table in tables]  # an older ledger as it is
+        plan = [(table, where.replace(_OLD_FILE, old_file))  # an older ledger as it is
+                for table, where in _PURGE_PLAN if table in tables]
         if dry_run:
             return {t: db.execute(f"SELECT COUNT(*) FROM [{t}] WHERE {where}", cut).fetchone()[0]
                     for t, where in plan}, still

@@ -54,6 +54,20 @@ TEMPLATES: dict[G, str] = {
     G.UNBILLED_ATTENDANCE: "A patient attended {session} ({how}) with no charge — add the charge or note why.",
     G.UNMATCHED_SIGNIN_NAME: "Line {line} of the {session} sheet {detail} — check the printed name.",
     G.UNREADABLE_FILE: "{file} could not be read: {reason} — {action}",
+    # across days (SPEC "Across days"): intake and clinical items
+    G.AUTH_MISSING: "Charge {charge_id}: {detail} — {action}.",
+    G.AUTH_EXPIRED: "Charge {charge_id}: authorization {auth} ended {end} — get {payer}'s new authorization on "
+                    "file before billing {code} for this date.",
+    G.AUTH_CODE_NOT_COVERED: "Charge {charge_id}: authorization {auth} covers {codes}, not {code} — ask {payer} "
+                             "to add {code}, or correct the code.",
+    G.AUTH_EXHAUSTED: "Charge {charge_id}: authorization {auth} is over its units — {total} of {authorized} used "
+                      "with today's ({detail}) — request more units from {payer} before billing.",
+    G.CONCURRENT_REVIEW_DUE: "The concurrent review of authorization {auth} {when} — send {payer} the clinical "
+                             "update.",
+    G.REPEAT_NO_SHOW: "Charge {charge_id}: the patient's no-shows reached {count} within {days} days (the "
+                      "threshold is {threshold}) — reach out and review the treatment plan.",
+    G.WEEKLY_HOURS_LOW: "Charge {charge_id}: the patient's week of {week} can no longer reach {required} "
+                        "({progress}){since} — plan the missed time with the patient.",
     G.NO_CHARGE_EXPORT: "No charge export covers {day}: nothing could be checked — drop the day's charge export "
                         "into the inbox and run again.",
     G.NO_EHR_EXPORT: "No EHR attendance export covers {day}: charges were judged on the sign-in sheets alone — drop "

@@ -126,6 +126,36 @@ class SigninSheet:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """One row of an authorizations export: a payer's approval of units of some codes for a period.
+
+    ``codes`` are the codes the row covers (a list in one cell, or one code a row: each
+    row is its own pool of ``units_authorized``). ``units_used`` is what the payer or the
+    EHR counted as used as of ``as_of`` (the file's own "as of" column, or else the day of
+    the run that first read the file); units billed on and after ``as_of`` come from the ledger.
+    """
+
+    patient_id: str
+    auth_number: str
+    codes: tuple[str, ...]
+    start: dt.date
+    end: dt.date
+    units_authorized: int
+    payer: str | None = None
+    units_used: int | None = None  # None: the export has no such column (count every unit the ledger has)
+    next_review: dt.date | None = None
+    as_of: dt.date | None = None
+    patient_name: str | None = None
+    evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    def lists(self, code: str) -> bool:
+        return code.upper() in self.codes
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something a reader could not use: a row it could not parse, a page it could not read.
 
@@ -145,10 +175,16 @@ class ReadResult:
     attendance: list[Attendance] = field(default_factory=list)
     sheets: list[SigninSheet] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    authorizations: list[Authorization] = field(default_factory=list)  # dated by period, not by service day
 
     @property
     def days(self) -> set[dt.date]:
         return {r.service_date for r in (*self.charges, *self.attendance, *self.sheets)}
+
+    @property
+    def empty(self) -> bool:
+        """Nothing usable was read: no service day and no authorization."""
+        return not self.days and not self.authorizations
 
 
 class FileStatus(StrEnum):
@@ -273,6 +309,16 @@ class SessionSummary:
     lines: Mapping[str, Evidence] = field(default_factory=dict)  # charge id -> its patient's sheet line
 
 
+@dataclass(frozen=True)
+class PatientDay:
+    """What one patient attended on one day, across its sessions (time in two at once counts once):
+    what later days' weekly-hours check reads back from the ledger."""
+
+    patient_id: str
+    minutes: int
+    attended: bool
+
+
 @dataclass
 class DayResult:
     day: dt.date
@@ -282,7 +328,47 @@ class DayResult:
     sessions: list[SessionSummary]
     unknown_payers: list[str]
     payer_sections: Mapping[str, str | None] = field(default_factory=dict)  # payer name -> section (None: defaults)
+    patient_days: tuple[PatientDay, ...] = ()  # each charged patient's attendance of the day
+    program_minutes: int | None = None  # how long the program's day ran (its sessions, overlaps once)
     notes: tuple[str, ...] = ()  # day-level facts the billing summary says once (a check that could not be made)
+
+
+@dataclass(frozen=True)
+class DayTrend:
+    """One reconciled day as the ledger remembers it, for the workbook's Trends sheet."""
+
+    day: dt.date
+    gaps: Mapping[str, int]  # gap code -> open gaps
+    held: Mapping[str, int]  # payer -> charges on hold
+    at_risk: Mapping[str, float]  # payer -> dollars at risk
+    no_shows: int
+    late_cancels: int = 0
+
+
+@dataclass(frozen=True)
+class AuthStatus:
+    """A patient's authorization as of the day: the workbook's Authorizations sheet."""
+
+    patient_id: str
+    auth_number: str | None
+    payer: str | None
+    codes: tuple[str, ...]
+    start: dt.date | None
+    end: dt.date | None
+    units_authorized: int | None
+    units_used: int | None  # as of the file
+    units_billed_since: int  # from the ledger, after the file and before the day
+    units_today: int
+    next_review: dt.date | None
+    state: str  # covering | expired | not started | none
+    review: str = ""  # "" | due | overdue
+
+    @property
+    def units_left(self) -> int | None:
+        """Units left after the day's charges (negative: over the authorization)."""
+        if self.units_authorized is None:
+            return None
+        return self.units_authorized - (self.units_used or 0) - self.units_billed_since - self.units_today
 
 
 @dataclass(frozen=True)
@@ -327,12 +413,14 @@ class OutgoingMessage:
     """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
 
     Attributes:
-        key: stable identity across re-runs: ``"<day>:session:<session label>"`` or ``"<day>:billing"``.
+        key: stable identity across re-runs: ``"<day>:session:<session label>"``,
+            ``"<day>:reroute:<session label>"``, ``"<day>:intake"``, ``"<day>:clinical"`` or ``"<day>:billing"``.
         channel: the channel id from ``[slack]``.
         text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
         blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
-        kind: ``"session"`` or ``"billing"``.
-        session: the session label for a session alert; None for the billing summary.
+        kind: ``"session"``, ``"reroute"`` (a session alert copied to the billing channel after
+            "Not my group"), ``"intake"``, ``"clinical"`` or ``"billing"``.
+        session: the session label for a session alert or its copy; None otherwise.
         items: for a session alert, how many things to fix it lists (its bullets).
     """
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections import defaultdict
 
-from attendbot.calendar import why_closed
 from attendbot.codes import GapCode
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError, ConfigError
@@ -26,10 +26,13 @@ from attendbot.outputs.slack_delivery import deliver
 from attendbot.outputs.slack_followup import collect_notes
 from attendbot.outputs.workbook import workbook_path, write_workbook
 from attendbot.reconcile import reconcile
+from attendbot.reconcile.across_days import History, authorization_status
 
 log = logging.getLogger("attendbot")
 
 LOCK_WAIT_SECONDS = 30
+TREND_DAYS = 30  # business days on the workbook's Trends sheet
+NO_SHOW_LOOKBACK_DAYS = 366  # the longest repeat_no_show.days the config allows
 
 
 def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None, dry_run: bool = False,
@@ -73,17 +76,20 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
          dry_run: bool, alerts: bool) -> DayOutcome:
     files, left = Ingest(settings, ledger, run_id, day).all()
     charges, attendance, sheets, used = ledger.day_records(day)
+    history, auth_files = history_for(settings, ledger, day, charges)
     shown = {r.path for r in files}
     for row in ledger.files_quarantined_on(day):
         if row["path"] not in shown:
             files.append(FileReport(row["path"], row["kind"], FileStatus.UNREADABLE, row["detail"], row["sha256"],
                                     quarantined_to=row["quarantined_to"]))
     files = tuple(sorted(  # the same inbox gives the same report, whatever was moved when
-        (dataclasses.replace(f, used_for_day=f.sha256 in used and f.status == FileStatus.READ) for f in files),
+        (dataclasses.replace(f, used_for_day=f.sha256 in (used | auth_files) and f.status == FileStatus.READ)
+         for f in files),
         key=lambda f: f.path))
     unreadable, problems = _file_gaps(ledger, day, used)
     result = reconcile(day, charges, attendance, sheets, settings.payers.policy_for, unreadable=unreadable,
-                       problems=problems)
+                       problems=problems, history=history)
+    authorizations = authorization_status(day, result.charges, history, settings.payers.policy_for)
     status = day_status(settings, day, result, left, ledger.replaced_charge_lines(day))
     if not dry_run and settings.slack_token:
         collect_notes(settings, ledger, day)  # replies in the alerts' threads since the last pass
@@ -92,9 +98,11 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
     # written, the results are rolled back and the ledger keeps the previous state.
     with ledger.db.atomic():
         events = ledger.record_results(run_id, result)
+        trends = ledger.trends(trend_days(settings, ledger, day))
         try:
             path = write_workbook(result, list(files), workbook_path(settings.audit_dir, day),
-                                  program=settings.program.name, status=status, responses=responses)
+                                  program=settings.program.name, status=status, carc=settings.carc,
+                                  trends=trends, authorizations=authorizations, responses=responses)
         except OSError as exc:
             raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
                                  f"{exc.strerror or exc}") from exc
@@ -105,8 +113,7 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
 def day_status(settings: Settings, day: dt.date, result: DayResult, left: int,
                replaced: tuple[str, str, int, int] | None) -> DayStatus:
     """What the run saw and could not see (SPEC: never a false all-clear)."""
-    program = settings.program
-    closed = why_closed(day, program.business_days, program.closed_days, program.holidays)
+    closed = settings.program.calendar.why_closed(day)
     codes = {g.code for g in result.gaps}
     notes, state = [], "complete"
     if GapCode.NO_CHARGE_EXPORT in codes:
@@ -127,6 +134,39 @@ def day_status(settings: Settings, day: dt.date, result: DayResult, left: int,
         notes.append(f"{closed}: not a business day, reconciled on request")
         state = "not_business_day" if state == "complete" else state
     return DayStatus(state=state, note="; ".join(notes), business_day=closed is None, calendar_note=closed or "")
+
+
+def history_for(settings: Settings, ledger: Ledger, day: dt.date, charges) -> tuple[History, set[str]]:
+    """What reconciling ``day`` needs to know of other days, read from the ledger: the
+    authorizations on file, units billed under them, earlier no-shows, the week's attendance
+    so far; and the files the authorizations came from."""
+    auths, shas = ledger.authorizations()
+    charged = {c.patient_id for c in charges if c.service_date == day}
+    yesterday = day - dt.timedelta(days=1)
+    billed: dict[str, list] = defaultdict(list)
+    starts = [a.as_of if a.units_used is not None and a.as_of else a.start for rows in auths.values() for a in rows]
+    if starts:
+        for pid, code, when, units in ledger.units_billed(min(starts), yesterday):
+            if pid in auths:
+                billed[pid].append((code, when, units))
+    no_shows = ledger.no_show_sessions(day - dt.timedelta(days=NO_SHOW_LOOKBACK_DAYS), yesterday)
+    monday = day - dt.timedelta(days=day.weekday())
+    program, patients = ledger.attendance_days(monday, yesterday)
+    weekly = ledger.gap_days("WEEKLY_HOURS_LOW", monday, yesterday)
+    history = History(
+        is_business_day=settings.program.calendar.is_business_day,
+        authorizations=auths, have_authorizations=bool(auths), billed=dict(billed),
+        no_shows={pid: frozenset(v) for pid, v in no_shows.items() if pid in charged},
+        program_minutes=program, patient_days={pid: v for pid, v in patients.items() if pid in charged},
+        weekly_raised={pid: frozenset(v) for pid, v in weekly.items() if pid in charged})
+    return history, shas
+
+
+def trend_days(settings: Settings, ledger: Ledger, day: dt.date) -> list[dt.date]:
+    """The last :data:`TREND_DAYS` business days the ledger has reconciled, up to ``day`` (always included)."""
+    calendar = settings.program.calendar
+    days = [d for d in ledger.reconciled_days(day) if calendar.is_business_day(d) and d != day]
+    return days[-(TREND_DAYS - 1):] + [day]
 
 
 def _file_gaps(ledger: Ledger, day: dt.date, used: set[str]) -> tuple[list[tuple[Evidence, str, str]], list]:

@@ -40,7 +40,6 @@ from typing import TextIO
 import schedule
 
 from attendbot.ingest import inbox
-from attendbot.calendar import CLOSED_DAY, why_closed
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError
 from attendbot.ledger import Ledger
@@ -64,15 +63,14 @@ Snapshot = frozenset[tuple[str, int, int]]  # (path, size, mtime_ns) of each set
 
 
 def closed_reason(settings: Settings, day: dt.date) -> str | None:
-    """Why the program does not work on ``day``, for the worker's log; None on a business day
-    (:func:`attendbot.calendar.why_closed` decides)."""
-    program = settings.program
-    why = why_closed(day, program.business_days, program.closed_days, program.holidays)
-    if why == f"{day:%A}":
-        return f"a {why}, not one of [program] business_days"
-    if why == CLOSED_DAY:
-        return "a closed day in [program] closed_days"
-    return why
+    """Why the program does not work on ``day`` (``"Thanksgiving Day"``), or None on a business day.
+
+    Closed are: weekdays missing from ``[program] business_days``, the days in
+    ``closed_days``, and the public holidays of the ``holidays`` country code
+    (``""``: none). :func:`attendbot.calendar.why_closed` decides; see
+    :meth:`attendbot.calendar.Calendar.closed_reason`.
+    """
+    return settings.program.calendar.closed_reason(day)
 
 
 def is_business_day(settings: Settings, day: dt.date) -> bool:
@@ -86,11 +84,7 @@ def previous_business_day(settings: Settings, day: dt.date) -> dt.date:
     Raises:
         ValueError: no business day in the year before ``day`` (a configuration that closes everything).
     """
-    for back in range(1, 367):
-        candidate = day - dt.timedelta(days=back)
-        if is_business_day(settings, candidate):
-            return candidate
-    raise ValueError(f"no business day in the year before {day}")
+    return settings.program.calendar.previous_business_day(day)
 
 
 def local_time(settings: Settings, day: dt.date, hhmm: str) -> dt.datetime:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from attendbot.config import PayerBook, PayersFile
 from attendbot.demo import PAYERS_TOML
-from attendbot.model import Attendance, Charge, Evidence, Modality, NoteStatus, SigninLine, SigninSheet, Status
+from attendbot.model import (Attendance, Authorization, Charge, Evidence, Modality, NoteStatus, SigninLine,
+                             SigninSheet, Status)
 from attendbot.npi import npi_check_digit
 from attendbot.samples.drafts import LineDraft, SheetDraft
+from attendbot.samples.tables import write_table_csv
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-pdfs"
 
@@ -167,3 +170,65 @@ def attendbot_toml(facilitators: dict[str, str], identity: str = "none") -> str:
     table = "".join(f'"{name}" = "{uid}"\n' for name, uid in facilitators.items())
     head = head.replace('patient_identity = "none"', f'patient_identity = "{identity}"')
     return f"{head}[slack.facilitators]\n{table}\n{tail}"
+
+
+# --- across days: authorizations and multi-day ledgers --------------------------------
+
+AUTH_FILE = "inbox/authorizations.csv"
+AUTH_HEADER = ["MRN", "Patient Name", "Payer", "Auth #", "Authorized Codes", "Start Date", "End Date",
+               "Units Authorized", "Units Used", "Next Review"]
+
+
+def auth(pid: str = "M-1", number: str = "A-1", codes: tuple[str, ...] = ("H0015",),
+         start: dt.date = dt.date(2026, 11, 1), end: dt.date = dt.date(2026, 12, 31), units: int = 30,
+         used: int | None = 0, review: dt.date | None = None, payer: str | None = MEDICAID,
+         as_of: dt.date | None = dt.date(2026, 11, 1)) -> Authorization:
+    return Authorization(patient_id=pid, auth_number=number, codes=codes, start=start, end=end,
+                         units_authorized=units, payer=payer, units_used=used, next_review=review, as_of=as_of,
+                         evidence=Evidence(AUTH_FILE, row=2))
+
+
+def auth_row(mrn: str, number: str, codes: str = "H0015", start: str = "11/01/2026", end: str = "12/31/2026",
+             units: int = 30, used: int | str = 0, review: str = "", payer: str = MEDICAID, name: str = "") -> list:
+    """One row of an authorizations export, as an EHR's report writes it."""
+    return [mrn, name, payer, number, codes, start, end, units, used, review]
+
+
+def write_authorizations(inbox: Path, rows: list[list], name: str = "authorizations.csv") -> Path:
+    """An authorizations export (title lines above the header) in the inbox."""
+    return write_table_csv(inbox / name, AUTH_HEADER, rows, title=["Authorization Report", "All active clients"])
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One patient's charge and EHR row on a day of a multi-day ledger (the 9:00-12:00 morning group)."""
+
+    cid: str
+    mrn: str
+    name: str = "Silva, Ana"
+    status: str = "Present"  # the EHR's word: Present, No Show, Excused, Late Cancel…
+    payer: str = MEDICAID
+    code: str = "H0015"
+    units: int = 1
+    auth: str = ""  # the charge line's Auth #
+    amount: float = 182.0
+    time_in: str = "9:00 AM"
+    time_out: str = "12:00 PM"
+
+
+DAY_CHARGE_HEADER = ["Charge ID", "Date of Service", "MRN", "Patient Name", "Payer", "HCPCS", "Units", "Group",
+                     "Start Time", "End Time", "Rendering NPI", "POS", "Auth #", "Amount"]
+
+
+def write_day(inbox: Path, day: dt.date, visits: list[Visit], charges_file: str = "charges.csv") -> None:
+    """One day's charge export and EHR export (no sign-in sheet) in the inbox's day folder."""
+    folder = inbox / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table_csv(folder / charges_file, DAY_CHARGE_HEADER,
+                    [[v.cid, day.strftime("%m/%d/%Y"), v.mrn, v.name, v.payer, v.code, v.units, MORNING, "9:00 AM",
+                      "12:00 PM", NPI, "11", v.auth, v.amount] for v in visits])
+    present = {"Present", "Late", "Left Early"}
+    write_table_csv(folder / "ehr.csv", EHR_HEADER,
+                    [[day.strftime("%m/%d/%Y"), v.mrn, v.name, "Morning Process", v.status,
+                      v.time_in if v.status in present else "", v.time_out if v.status in present else "",
+                      "Signed" if v.status in present else "", "Dana Whitfield"] for v in visits])

@@ -12,9 +12,7 @@ from attendbot.messages import TEMPLATES
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "SPEC.md"
 TESTS = Path(__file__).parent
-LATER = {"AUTH_MISSING", "AUTH_EXPIRED", "AUTH_EXHAUSTED", "AUTH_CODE_NOT_COVERED", "CONCURRENT_REVIEW_DUE",
-         "REPEAT_NO_SHOW", "WEEKLY_HOURS_LOW",  # the checks across days (issue 13)
-         "SCAN_UNCERTAIN"}  # scans (issue 16)
+LATER = {"SCAN_UNCERTAIN"}  # scans (issue 16)
 EFFECT = {"yes": Disposition.HOLD, "adjust": Disposition.ADJUST, "void": Disposition.VOID, "no": Disposition.READY}
 
 

@@ -112,6 +112,13 @@ def test_json_document_has_the_spec_shape(demo):
         "skills_signin.xlsx": ("signin", "read"),
         "Scan_0042.pdf": ("unknown", "unreadable"),
         "meeting-notes.docx": ("unknown", "ignored"),
+        "authorizations_report.xlsx": ("authorizations", "read"),  # the later days' story (samples/later_days)
+        "charges_export_20261125.csv": ("charges", "read"),
+        "EHR_attendance_20261125.csv": ("ehr_attendance", "read"),
+        "morning_signin_20261125.xlsx": ("signin", "read"),
+        "charges_export_20261127.csv": ("charges", "read"),
+        "EHR_attendance_20261127.csv": ("ehr_attendance", "read"),
+        "morning_signin_20261127.xlsx": ("signin", "read"),
     }
     assert doc["slack"] == {"mode": "dry-run", "messages": 5}
     json.dumps(doc)  # serialisable as is
@@ -130,7 +137,8 @@ def test_the_audit_workbook_has_its_sheets_with_every_charge(demo):
     _, _, run = demo
     outcome = run()
     wb = openpyxl.load_workbook(outcome.workbook)
-    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses"]
+    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses",
+                             "Authorizations", "Trends"]
     charges = wb["Charges"]
     header = [c.value for c in charges[1]]
     ids = [row[header.index("Charge ID")] for row in charges.iter_rows(min_row=2, values_only=True)]

@@ -32,8 +32,9 @@ FORMULA_TEXT = '=HYPERLINK("http://x","y")'
 CHARGES_FILE = "inbox/2026-11-24/charges.xlsx"
 SIGNIN_FILE = "inbox/2026-11-24/signin.pdf"
 
-SHEETS = ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses"]
-TABLES = SHEETS[1:]
+SHEETS = ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses",
+          "Trends"]  # + Authorizations when on file
+TABLES = SHEETS[1:-1]
 HEADERS = {
     "Charges": [
         "Charge ID", "Date", "Patient ID", "Patient name", "Payer", "Code", "Modifiers", "Units",

@@ -129,7 +129,7 @@ class Ingest:
         if outcome.status != "read":
             return self._quarantine(path, name, shown, sha256, outcome.kind, outcome.reason)
         result = outcome.result
-        if not result.days:
+        if result.empty:
             return self._quarantine(path, name, shown, sha256, outcome.kind, _nothing_read(outcome.kind, result))
         report = FileReport(shown, outcome.kind, "read", _read_detail(result), sha256,
                             tuple(sorted(d.isoformat() for d in result.days)))
@@ -179,10 +179,14 @@ def _nothing_read(kind: str, result: ReadResult) -> str:
 
 def _read_detail(result: ReadResult) -> str:
     counts = [(len(result.charges), "charge line"), (len(result.attendance), "attendance row"),
-              (len(result.sheets), "sign-in sheet")]
+              (len(result.sheets), "sign-in sheet"), (len(result.authorizations), "authorization")]
     parts = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]
     days = sorted(result.days)
-    span = days[0].isoformat() if len(days) == 1 else f"{len(days)} days, {days[0]} to {days[-1]}"
+    if days:
+        span = days[0].isoformat() if len(days) == 1 else f"{len(days)} days, {days[0]} to {days[-1]}"
+    else:
+        patients = len({a.patient_id for a in result.authorizations})
+        span = f"{patients} patient{'s' if patients != 1 else ''}"
     detail = f"{', '.join(parts)} ({span})"
     if result.problems:
         detail += f"; {len(result.problems)} not used: " + "; ".join(p.message for p in result.problems[:3])

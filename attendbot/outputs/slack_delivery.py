@@ -64,7 +64,9 @@ def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, 
     clock_time = now.time().replace(tzinfo=None)
     not_ended = {s.label for s in result.sessions
                  if day > today or (day == today and s.end is not None and s.end > clock_time)}
-    alerted = {row["session"] for row in ledger.outbox(day).values() if row["kind"] == "session" and row["ts"]}
+    stored = ledger.outbox(day).values()
+    alerted = {row["session"] for row in stored if row["kind"] == "session" and row["ts"]}
+    digests_sent = {row["kind"] for row in stored if row["kind"] in ("intake", "clinical") and row["ts"]}
     resolved: dict[str, list[str]] = {}
     for row in ledger.gap_rows(day, "resolved"):
         if row["owner"] == "facilitator" and row["session"] in alerted:
@@ -80,7 +82,8 @@ def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, 
     def build(notes=()):
         return answers.finish(build_messages(result, files, settings.slack, program=settings.program.name,
                                              sent_before_close=before_close, resolved=resolved, not_ended=not_ended,
-                                             notes=notes, status=status, answers=state.shown), state, settings)
+                                             notes=notes, digests_sent=digests_sent, status=status,
+                                             answers=state.shown), state, settings)
 
     messages = build()
     answers.remember_alerts(ledger, day, messages, result)

@@ -7,7 +7,11 @@
   Slack user id in ``[slack.facilitators]`` (matched as leniently as patients'
   names, :func:`slack_id`), one bullet per problem with one piece of advice and
   where on the sheet to look; what only an administrator can fix (no Slack id
-  in config) is never said there; and
+  in config) is never said there;
+* one intake digest (authorizations, concurrent reviews) to ``[slack] intake_channel``
+  and one clinical digest (repeat no-shows, weekly hours) to ``[slack] clinical_channel``
+  (each defaulting to the billing channel), on a day with such items — or edited to say
+  they are resolved when one was posted before; and
 * one billing summary, to ``[slack] billing_channel``, always — also on a day
   with no gaps — which also lists facilitators without a mention and sessions
   whose sheet, EHR and charge export name different facilitators.
@@ -28,7 +32,9 @@ Patient identity follows ``[slack] patient_identity`` (SPEC.md "Slack"): with
 ``none`` no patient name, initials or id appears anywhere in a payload; lines
 point to the charge id or the sheet line, as the gap messages already do.
 ``initials`` appends initials and the last four characters of the patient id,
-``full`` the name and the id.
+``full`` the name and the id. The intake and clinical digests are about patients,
+not sessions: with ``none`` each item names its charge id and the last four
+characters of the MRN (never a name), so intake staff can find the chart.
 
 Limits (Slack's, enforced here so a send never fails on size): at most
 :data:`MAX_BLOCKS` blocks a message, :data:`MAX_SECTION_CHARS` characters in a
@@ -97,7 +103,8 @@ _ELLIPSIS = "…"
 def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackSection, *,
                    program: str, sent_before_close: bool | None = None,
                    resolved: Mapping[str, Sequence[str]] | None = None, not_ended: Collection[str] = (),
-                   notes: Sequence[str] = (), status: DayStatus | None = None,
+                   notes: Sequence[str] = (), digests_sent: Collection[str] = (),
+                   status: DayStatus | None = None,
                    answers: Mapping[str, Sequence[actions.Shown]] | None = None) -> list[OutgoingMessage]:
     """Build the day's Slack messages.
 
@@ -111,6 +118,8 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             shown struck through, so the alert edited in place tells what is done.
         not_ended: labels of sessions that have not ended yet: not alerted on until a later run.
         notes: delivery problems an administrator must fix, added to the billing summary.
+        digests_sent: kinds (``"intake"``, ``"clinical"``) whose digest for the day was posted
+            before: with no items left it is still built, saying they are resolved.
         status: what the run saw and could not see; anything but ``complete`` is said at the
             top of the billing summary, so a day is never reported clean when it was not checked.
         answers: what has been answered in Slack, by button token (see
@@ -118,7 +127,7 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
 
     Returns:
         One session alert per session with facilitator-owned gaps (in the order of
-        ``result.sessions``), then the billing summary. The list SHALL always end
+        ``result.sessions``), then the intake and clinical digests, then the billing summary. The list SHALL always end
         with the billing summary, even on a day without gaps. Every payload stays
         within Slack's size limits (see the module docstring).
     """
@@ -154,6 +163,10 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
         charges = [c for c in result.charges if c.session_key == key]
         messages.append(_session_message(result, summary, uid, charges, session_gaps, who,
                                          slack.facilitator_channel, resolved.get(label, ()), answers))
+    for kind in DIGESTS:
+        digest = digest_message(result, gaps, slack, kind, program=program, sent_before=kind in digests_sent)
+        if digest is not None:
+            messages.append(digest)
     sessionless = [g for g in by_session.get(None, []) if g.owner == Owner.FACILITATOR]
     alerts = [m for m in messages if m.kind == "session" and m.items]
     disagree = [(s.label, s.facilitator_note) for s in result.sessions if s.facilitator_note]
@@ -394,6 +407,116 @@ def _place(ev: Evidence, line: bool) -> str:
         if line and ev.row is not None:
             parts.append(f"row {ev.row}")
     return ", ".join(parts)
+
+
+# --- the intake and clinical digests -----------------------------------------------
+
+#: kind -> (owner, header, the parts: (title, what one item is, gap codes)).
+DIGESTS: dict[str, tuple[Owner, str, tuple[tuple[str, str, tuple[GapCode, ...]], ...]]] = {
+    "intake": (Owner.INTAKE, "Authorizations and reviews", (
+        ("Authorization holds", "authorization hold", (GapCode.AUTH_MISSING, GapCode.AUTH_EXPIRED,
+                                                       GapCode.AUTH_EXHAUSTED, GapCode.AUTH_CODE_NOT_COVERED)),
+        ("Concurrent reviews", "concurrent review", (GapCode.CONCURRENT_REVIEW_DUE,)))),
+    "clinical": (Owner.CLINICAL, "Clinical follow-up", (
+        ("Repeat no-shows", "repeat no-show", (GapCode.REPEAT_NO_SHOW,)),
+        ("Weekly hours", "week short of its minimum", (GapCode.WEEKLY_HOURS_LOW,)))),
+}
+
+
+def digest_channel(slack: SlackSection, kind: str) -> str:
+    """``intake_channel`` / ``clinical_channel``, or the billing channel when unset."""
+    return (slack.intake_channel if kind == "intake" else slack.clinical_channel) or slack.billing_channel
+
+
+def digest_message(result: DayResult, gaps: Sequence[Gap], slack: SlackSection, kind: str, *, program: str,
+                   sent_before: bool = False) -> OutgoingMessage | None:
+    """The day's one intake or clinical digest: every item of that owner, grouped, each naming its
+    charge id and the patient as ``patient_identity`` allows. None on a day without items, unless a
+    digest was posted before (``sent_before``): then it says everything is resolved."""
+    owner, title, parts = DIGESTS[kind]
+    day = result.day.isoformat()
+    mine = [g for g in gaps if g.owner == owner]
+    if not mine and not sent_before:
+        return None
+    who = _DigestIdentity(slack.patient_identity, result.charges)
+    header = HeaderBlock(text=_clip(f"{title} — {day}", MAX_HEADER_CHARS))
+    if not mine:
+        text = f"*{escape(program)}* · {day}\n:white_check_mark: No {title.lower()} items are open for this day."
+        blocks = [header, SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_SECTION_CHARS)))]
+        return OutgoingMessage(key=f"{day}:{kind}", channel=digest_channel(slack, kind),
+                               text=f"{title} for {escape(program)}, {day}: no items open.",
+                               blocks=[b.to_dict() for b in blocks], kind=kind, session=None)
+    holds = sum(1 for g in mine if g.code.effect != Disposition.READY)
+    counts = [_count_items(sum(1 for g in mine if g.code in codes), one)
+              for _, one, codes in parts if any(g.code in codes for g in mine)]
+    intro = f"*{escape(program)}* · {day}\n{_join(counts)}"
+    if holds:
+        intro += f" · {_count(holds, 'charge')} on hold until fixed"
+    blocks: list[Block] = [header, SectionBlock(text=MarkdownTextObject(text=_clip(intro, MAX_SECTION_CHARS))),
+                           DividerBlock()]
+    fallback = [f"{title} for {escape(program)}, {day}: {_strip_bold(_join(counts))}"]
+    room = MAX_BLOCKS - len(blocks)
+    sections = [(name, [g for g in mine if g.code in codes]) for name, _, codes in parts]
+    sections = [(name, items) for name, items in sections if items]
+    for i, (name, items) in enumerate(sections):
+        lines = [(f"*{name}:*", 0)] + [(_digest_line(g, who), 1) for g in items]
+        share = max(2, (room - 1) // max(1, len(sections) - i))
+        packed = _pack(lines, share, max_items=MAX_LISTED_LINES + 1,
+                       more=lambda n: f"_… and {_count(n, 'more item')} — see the audit workbook_")
+        blocks.extend(packed)
+        room -= len(packed)
+        fallback.append(f"{name}: " + "; ".join(_plain(t) for t, _ in lines[1:]))
+    return OutgoingMessage(key=f"{day}:{kind}", channel=digest_channel(slack, kind),
+                           text=_clip("\n".join(fallback), MAX_FALLBACK_CHARS, _TRUNCATED),
+                           blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]], kind=kind, session=None)
+
+
+def _count_items(n: int, one: str) -> str:
+    """``1 repeat no-show``, ``2 weeks short of their minimum``."""
+    if n == 1:
+        return f"1 {one}"
+    head, _, tail = one.partition(" ")
+    if one.startswith("week short"):
+        return f"{n} weeks short of their minimum"
+    return f"{n} {one}s" if not tail else f"{n} {head} {tail}s"
+
+
+def _digest_line(gap: Gap, who: "_DigestIdentity") -> str:
+    """``• Charge C-1: … (MRN …0204)``; an item whose sentence does not name its charge names it after."""
+    facts = dict(gap.facts)
+    new = gap.code == GapCode.WEEKLY_HOURS_LOW and not facts.get("since")
+    parts = []
+    if gap.charge_id and not say.names_one_charge_first(gap.code):
+        parts.append(f"charge {escape(gap.charge_id)}")
+    parts.extend(who.describe(gap))
+    suffix = f" ({'; '.join(parts)})" if parts else ""
+    return _clip(f"• {'*new* ' if new else ''}{escape(gap.message)}{suffix}", MAX_SECTION_CHARS)
+
+
+class _DigestIdentity:
+    """Who an intake or clinical item is about: ``none`` the MRN's last four characters,
+    ``initials`` initials too, ``full`` the name and the whole MRN."""
+
+    def __init__(self, mode: str, charges: Iterable[ChargeResult]):
+        self.mode = mode
+        self.names: dict[str, str] = {}
+        for c in charges:
+            self.names.setdefault(c.charge.patient_id, c.charge.patient_name)
+
+    def describe(self, gap: Gap) -> list[str]:
+        pid = gap.patient_id
+        if not pid:
+            return []
+        name = self.names.get(pid)
+        if self.mode == "full":
+            parts = [name.strip()] if name else []
+            parts.append(pid)
+        elif self.mode == "initials":
+            parts = [initials(name)] if name and initials(name) else []
+            parts.append(_ELLIPSIS + pid[-4:])
+        else:
+            parts = [f"MRN {_ELLIPSIS}{pid[-4:]}"]
+        return [escape(", ".join(parts))]
 
 
 # --- the billing summary -------------------------------------------------------------

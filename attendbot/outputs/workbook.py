@@ -2,7 +2,9 @@
 
 Sheets, in order: Summary (a dashboard: the day's status, headline figures, two
 charts and small tables), Charges, Gaps, No-shows, Sessions, Sources, Responses
-(every answer given in Slack), and, only when there is something to keep, Earlier notes. Every table sheet is declared
+(every answer given in Slack), Authorizations (when an authorizations export is on
+file), Trends (the last business days in the ledger, with charts) and, only when
+there is something to keep, Earlier notes. Every table sheet is declared
 once as a list of :class:`Column` (header, value function, format, wrapping)
 and written by the same loop; every sheet gets the same print setup
 (:func:`_print_setup`: landscape, one page wide, header rows repeated, a footer
@@ -49,7 +51,7 @@ from typing import Any
 
 import openpyxl
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.series import DataPoint
 from openpyxl.formatting.rule import FormulaRule
@@ -63,7 +65,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from attendbot import AUDIT_WORKBOOK_MARK
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.ledger import gap_id
-from attendbot.model import ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap, Response
+from attendbot.model import (AuthStatus, ChargeResult, DayResult, DayStatus, DayTrend, Evidence, FileReport, Gap,
+                             Response)
 from attendbot.outputs.slack_actions import ANSWER_WORDS
 
 log = logging.getLogger("attendbot.workbook")
@@ -139,6 +142,8 @@ def write_workbook(
     program: str = "",
     status: DayStatus | None = None,
     carc: Mapping[str, str] = _NO_CARC,
+    trends: Sequence[DayTrend] = (),
+    authorizations: Sequence[AuthStatus] = (),
     responses: Sequence[Response] = (),
 ) -> Path:
     """Write the audit workbook for one reconciled day to ``path``, atomically.
@@ -164,6 +169,10 @@ def write_workbook(
             and the Summary's "Likely CARC if unfixed" column. A code with no
             entry shows an empty cell. The table belongs to configuration; the
             default is empty.
+        trends: the last business days in the ledger, oldest first (the day itself
+            last): the Trends sheet, with charts. Empty: the sheet shows the day alone.
+        authorizations: each patient's authorization as of the day: the
+            Authorizations sheet, left out when there are none.
         responses: every answer given in Slack to the day's alerts: the Responses sheet, and
             an "Answered in Slack" cell on each Gaps and Sessions row they concern.
 
@@ -190,12 +199,16 @@ def write_workbook(
         ("Sources", SOURCES, files),
         (RESPONSES, RESPONSE_COLUMNS, list(responses)),
     ]
+    if authorizations:
+        tables.append((AUTHORIZATIONS, AUTHORIZATION_COLUMNS, authorizations))
     if kept:
         tables.append((EARLIER_NOTES, KEPT_NOTES, kept))
     for title, columns, rows in tables:
         ws = wb.create_sheet(title)
         n = _write_table(ws, columns, rows)
         _decorate(ws, title, columns, n)
+    _write_trends(wb.create_sheet(TRENDS, index=wb.sheetnames.index(RESPONSES) + 1 + bool(authorizations)),
+                  list(trends) or [_day_trend(result)])
     for ws in wb.worksheets:
         _print_setup(ws, program, result.day)
     _mark_as_ours(wb, result.day)
@@ -514,6 +527,204 @@ def _session_answers(responses: Sequence[Response]) -> Column:
     return Column(ANSWERED, value, wrap=True, max_width=50)
 
 
+# --- across days: authorizations and trends ----------------------------------------
+
+AUTHORIZATIONS = "Authorizations"
+TRENDS = "Trends"
+
+
+def _auth_flag(a: AuthStatus) -> str:
+    """What needs doing about the authorization, worst first; "" when nothing does."""
+    if a.state == "expired":
+        return "expired"
+    if a.state == "not started":
+        return "not started"
+    if a.units_left is not None and a.units_left < 0:
+        return "over units"
+    if a.review == "overdue":
+        return "review overdue"
+    if a.units_left == 0:
+        return "no units left"
+    if a.review == "due":
+        return "review due"
+    return ""
+
+
+#: (fill, font) per flag of the Authorizations sheet: what blocks billing red, what is due yellow.
+AUTH_FLAG_COLOURS = {
+    "expired": DISPOSITION_COLOURS[Disposition.HOLD],
+    "not started": DISPOSITION_COLOURS[Disposition.HOLD],
+    "over units": DISPOSITION_COLOURS[Disposition.HOLD],
+    "review overdue": DISPOSITION_COLOURS[Disposition.HOLD],
+    "no units left": DISPOSITION_COLOURS[Disposition.ADJUST],
+    "review due": DISPOSITION_COLOURS[Disposition.ADJUST],
+}
+
+AUTHORIZATION_COLUMNS: list[Column] = [
+    Column("Patient ID", lambda a: a.patient_id),
+    Column("Payer", lambda a: a.payer, wrap=True, max_width=18),
+    Column("Auth #", lambda a: a.auth_number),
+    Column("Codes", lambda a: ", ".join(a.codes), wrap=True, max_width=18),
+    Column("Start", lambda a: a.start),
+    Column("End", lambda a: a.end),
+    Column("State", lambda a: a.state),
+    Column("Units authorized", lambda a: a.units_authorized),
+    Column("Used as of file", lambda a: a.units_used),
+    Column("Billed since", lambda a: a.units_billed_since),
+    Column("Today", lambda a: a.units_today),
+    Column("Units left after today", lambda a: a.units_left),
+    Column("Next review", lambda a: a.next_review),
+    Column("Needs", _auth_flag, max_width=16),
+]
+
+
+def _day_trend(result: DayResult) -> DayTrend:
+    """The day alone, as a trend row (a caller with no ledger history)."""
+    gaps = Counter(str(g.code) for g in result.gaps)
+    held: dict[str, int] = defaultdict(int)
+    at_risk: dict[str, float] = defaultdict(float)
+    for c in result.charges:
+        held[c.charge.payer] += c.disposition == Disposition.HOLD
+        at_risk[c.charge.payer] += c.dollars_at_risk
+    kinds = Counter(n.kind for n in result.no_shows)
+    return DayTrend(result.day, dict(gaps), dict(held), {p: round(v, 2) for p, v in at_risk.items()},
+                    kinds["no_show"], kinds["late_cancel"])
+
+
+#: The Trends sheet names this many gap codes and payers, the most frequent over the window;
+#: the rest are summed in an "Other" column (the sheet prints one page wide).
+TREND_TOP_CODES = 8
+TREND_TOP_PAYERS = 6
+_TREND_COLUMN_WIDTH = 12  # long gap codes wrap in the header
+_TREND_CHART_ROWS = 16  # rows a chart takes under its table
+_TREND_INTRO = ("The last {n} business day{s} the ledger has reconciled, to {day}, as the ledger has them now: "
+                "open gaps, charges on hold and dollars at risk, no-shows. A chart follows each table.")
+
+
+@dataclass(frozen=True)
+class _TrendTable:
+    """One table of the Trends sheet: a title, columns after the date, and its chart."""
+
+    title: str
+    headers: list[str]
+    values: Callable[[DayTrend], list[Any]]
+    number_format: str | None
+    chart: str  # stacked | line | clustered
+    y_title: str
+    total: bool  # the last column is a total, left out of the chart
+
+
+def _top(counts: Mapping[str, float], n: int, order: Sequence[str] | None = None) -> list[str]:
+    """The ``n`` keys with the largest totals (ties in ``order``, else alphabetical), in that order."""
+    keys = [k for k in (order or sorted(counts, key=str.casefold)) if counts.get(k)]
+    return sorted(keys, key=lambda k: -counts[k])[:n]
+
+
+def _trend_tables(rows: Sequence[DayTrend]) -> list[_TrendTable]:
+    code_totals: Counter = Counter()
+    held_totals: Counter = Counter()
+    risk_totals: dict[str, float] = defaultdict(float)
+    for r in rows:
+        code_totals.update(r.gaps)
+        held_totals.update(r.held)
+        for p, v in r.at_risk.items():
+            risk_totals[p] += v
+    spec_order = [str(c) for c in GapCode] + sorted(set(code_totals) - {str(c) for c in GapCode})
+    codes = _top(code_totals, TREND_TOP_CODES, spec_order)
+    codes = [c for c in spec_order if c in codes]
+    payer_totals = {p: held_totals.get(p, 0) + risk_totals.get(p, 0.0) for p in {*held_totals, *risk_totals}}
+    payers = sorted(_top(payer_totals, TREND_TOP_PAYERS), key=str.casefold)
+
+    def split(keys: list[str], other: str, of: Callable[[DayTrend], Mapping[str, float]]):
+        """Headers (the keys, and ``other`` when anything falls outside them) and a row function."""
+        extra = any(v for r in rows for k, v in of(r).items() if k not in keys)
+
+        def row(r: DayTrend) -> list[Any]:
+            got = of(r)
+            rest = [sum(v for k, v in got.items() if k not in keys)] if extra else []
+            return [got.get(k, 0) for k in keys] + rest
+        return keys + ([other] if extra else []), row
+
+    gap_headers, gap_row = split(codes, "Other codes", lambda r: r.gaps)
+    held_headers, held_row = split(payers, "Other payers", lambda r: r.held)
+    risk_headers, risk_row = split(payers, "Other payers", lambda r: r.at_risk)
+    return [
+        _TrendTable("Open gaps per day, by code", gap_headers + ["Open gaps"],
+                    lambda r: gap_row(r) + [sum(r.gaps.values())], None, "stacked", "Gaps", True),
+        _TrendTable("Charges on hold per day, by payer", held_headers + ["On hold"],
+                    lambda r: held_row(r) + [sum(r.held.values())], None, "stacked", "Charges", True),
+        _TrendTable("Dollars at risk per day, by payer", risk_headers + ["At risk"],
+                    lambda r: [round(v, 2) for v in risk_row(r)] + [round(sum(r.at_risk.values()), 2)],
+                    MONEY_FORMAT, "line", "Dollars", True),
+        _TrendTable("No-shows and late cancellations per day", ["No-shows", "Late cancellations"],
+                    lambda r: [r.no_shows, r.late_cancels], None, "clustered", "Patients", False),
+    ]
+
+
+def _write_trends(ws: Worksheet, rows: Sequence[DayTrend]) -> None:
+    """The Trends sheet: an intro line, then one table per measure (a row a day, oldest first),
+    each followed by its native Excel chart. The first table carries the sheet's filter."""
+    tables = _trend_tables(rows)
+    last_day = rows[-1].day if rows else None
+    _put(ws, 1, 1, _TREND_INTRO.format(n=len(rows), s="" if len(rows) == 1 else "s", day=last_day))
+    ws.cell(row=1, column=1).font = _MUTED_FONT
+    width = max(len(t.headers) for t in tables) + 1
+    ws.column_dimensions["A"].width = 12
+    for j in range(2, width + 1):
+        ws.column_dimensions[get_column_letter(j)].width = _TREND_COLUMN_WIDTH
+    top = 3
+    for i, table in enumerate(tables):
+        _put(ws, top, 1, table.title)
+        ws.cell(row=top, column=1).font = _BLOCK_FONT
+        header_row = top + 1
+        headers = ["Date", *table.headers]
+        for j, header in enumerate(headers, start=1):
+            _put(ws, header_row, j, header)
+            cell = ws.cell(row=header_row, column=j)
+            cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEADER_FILL, _UNDERLINE, _HEADER_ALIGNMENT
+        lines = max(_wrapped_lines(h, _TREND_COLUMN_WIDTH) for h in headers)
+        ws.row_dimensions[header_row].height = min(lines * LINE_HEIGHT, _MAX_ROW_HEIGHT)
+        for n, trend in enumerate(rows, start=header_row + 1):
+            _put(ws, n, 1, trend.day)
+            for j, value in enumerate(table.values(trend), start=2):
+                _put(ws, n, j, value, table.number_format)
+        last = header_row + len(rows)
+        if i == 0:
+            ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{max(last, header_row + 1)}"
+        series = len(table.headers) - (1 if table.total else 0) or 1  # nothing to split: the total alone
+        chart_top = last + 2
+        if rows and series:
+            ws.add_chart(_trend_chart(ws, table, header_row, last, series), f"A{chart_top}")
+        top = chart_top + _TREND_CHART_ROWS + 2
+    ws.freeze_panes = "A2"
+
+
+def _trend_chart(ws: Worksheet, table: _TrendTable, header_row: int, last: int, series: int):
+    """A native chart of one Trends table: the series are its columns (totals left out), the days its categories."""
+    chart = LineChart() if table.chart == "line" else BarChart()
+    if table.chart != "line":
+        chart.type = "col"
+        chart.grouping = table.chart
+        if table.chart == "stacked":
+            chart.overlap = 100
+    chart.title = table.title
+    chart.y_axis.title = table.y_title
+    chart.add_data(Reference(ws, min_col=2, max_col=1 + series, min_row=header_row, max_row=last),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last))
+    chart.x_axis.number_format = "mm-dd"
+    chart.x_axis.delete = False  # without these, recent Excel draws the charts with no axes
+    chart.y_axis.delete = False
+    if table.number_format == MONEY_FORMAT:
+        chart.y_axis.number_format = '"$"#,##0'
+    for line in chart.series:
+        line.smooth = False  # a day's figure is a point, not a curve
+    chart.width = max(12.0, min(24.0, (12 + _TREND_COLUMN_WIDTH * (series + 2)) * 0.19))
+    chart.height = _TREND_CHART_ROWS * 0.5
+    chart.legend.position = "r"
+    return chart
+
+
 def _decorate(ws: Worksheet, title: str, columns: Sequence[Column], n: int) -> None:
     """What a sheet has beyond the plain table: colours, drop-downs, frozen id columns."""
     headers = [c.header for c in columns]
@@ -523,6 +734,8 @@ def _decorate(ws: Worksheet, title: str, columns: Sequence[Column], n: int) -> N
     def letter(header: str) -> str:
         return get_column_letter(headers.index(header) + 1)
 
+    if title == AUTHORIZATIONS:
+        _colour_rows(ws, f"A2:{last_col}{last_row}", letter("Needs"), AUTH_FLAG_COLOURS)
     if title == "Charges":
         ws.freeze_panes = CHARGES_FROZEN
         _colour_rows(ws, f"A2:{last_col}{last_row}", letter("Disposition"),
@@ -980,7 +1193,7 @@ def _print_setup(ws: Worksheet, program: str, day: dt.date) -> None:
         ws.print_title_rows = "1:2"
     else:
         ws.print_title_rows = "1:1"
-        ws.print_options.gridLines = True
+        ws.print_options.gridLines = ws.title != TRENDS  # the Trends tables sit among charts
     ws.oddFooter.left.text = _footer_text(program or "attendbot")
     ws.oddFooter.center.text = f"&A — {_WEEKDAYS[day.weekday()]} {day.isoformat()}"
     ws.oddFooter.right.text = "Page &P of &N"

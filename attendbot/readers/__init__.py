@@ -18,6 +18,7 @@ ColumnsFor = Callable[[str], Mapping[str, Sequence[str]]]
 
 def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
     """The readers, in a fixed order; ``columns(kind)`` gives the config's extra column names."""
+    from attendbot.readers.authorizations import AuthorizationReader
     from attendbot.readers.charges import ChargeReader
     from attendbot.readers.ehr import EhrAttendanceReader
     from attendbot.readers.signin_pdf import SigninPdfReader
@@ -28,6 +29,7 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
         EhrAttendanceReader(columns("ehr_attendance")),
         SigninXlsxReader(),
         SigninPdfReader(),
+        AuthorizationReader(columns("authorizations")),
     )
 
 
@@ -63,6 +65,7 @@ def why_ignored(src: SourceFile) -> str:
     if src.format == "pdf":
         return "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
     if src.format in ("text", "xlsx"):
-        return ("no header row naming a charge export's or an EHR attendance export's required columns, "
+        return ("no header row naming a charge export's, an EHR attendance export's or an authorizations "
+                "export's required columns, "
                 "and no sign-in sheet layout; map other column names in [columns.*] of attendbot.toml")
     return "not a PDF, XLSX or CSV file"

@@ -66,9 +66,30 @@ EHR_FIELDS: tuple[Field, ...] = (
     _f("modality", False, "Modality", "Service Mode", "Location Type", "Visit Type"),
 )
 
+AUTHORIZATION_FIELDS: tuple[Field, ...] = (
+    _f("patient_id", True, "MRN", "Patient ID", "Client ID", "Chart #", "Chart Number", "Patient MRN"),
+    _f("patient_name", False, "Patient", "Patient Name", "Client", "Client Name", "Name"),
+    _f("payer", False, "Payer", "Insurance", "Plan", "Payer Name", "Primary Payer"),
+    _f("auth_number", True, "Auth #", "Auth Number", "Authorization Number", "Authorization", "Auth",
+       "Prior Auth", "Auth ID", "Authorization ID"),
+    _f("codes", True, "Codes", "Services", "Authorized Codes", "HCPCS", "Authorized Services", "CPT/HCPCS",
+       "Service Codes", "Procedure Codes", "Code", "Service Code", "Procedure Code", "CPT"),
+    _f("start", True, "Start", "From", "Start Date", "Effective", "Effective Date", "Auth Start",
+       "From Date", "Begin Date"),
+    _f("end", True, "End", "Thru", "Through", "End Date", "Expires", "Expiration Date", "Auth End",
+       "Thru Date", "Through Date", "To Date", "Expiration"),
+    _f("units_authorized", True, "Units Authorized", "Authorized Units", "Approved Units", "Units Approved",
+       "Auth Units", "Total Units"),
+    _f("units_used", False, "Units Used", "Used", "Units Billed", "Used Units", "Billed Units"),
+    _f("next_review", False, "Next Review", "Review Due", "Concurrent Review", "Next CR Date",
+       "Next Review Date", "CR Due", "Review Date", "Next Concurrent Review"),
+    _f("as_of", False, "As Of", "As Of Date", "Units Used As Of", "Used As Of"),
+)
+
 FIELDS_BY_KIND: dict[str, tuple[Field, ...]] = {
     "charges": CHARGE_FIELDS,
     "ehr_attendance": EHR_FIELDS,
+    "authorizations": AUTHORIZATION_FIELDS,
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z#]+")

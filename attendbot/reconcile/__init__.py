@@ -16,6 +16,7 @@ from attendbot.messages import NO_NOTE_STATUS, gap_message
 from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
                              SessionSummary, SigninLine, SigninSheet, Status)
 from attendbot.names import match_name
+from attendbot.reconcile import across_days
 from attendbot.reconcile.day import down_chain, judge
 from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, PatientDay,
@@ -72,7 +73,7 @@ _NO_SHOW_KIND = {Status.NO_SHOW: "no_show", Status.CANCELLED: "late_cancel", Sta
 
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
               policy_for: PolicyFor, unreadable: Iterable[tuple[Evidence, str, str]] = (),
-              problems: Iterable[Problem] = ()) -> DayResult:
+              problems: Iterable[Problem] = (), history: across_days.History | None = None) -> DayResult:
     """Reconcile one day.
 
     Args:
@@ -82,6 +83,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         unreadable: ``(evidence, reason, action)`` for each file or page that could not be read.
         problems: what readers found on the day's sheets that is a gap of its own (a signed
             line with no printed name is ``UNMATCHED_SIGNIN_NAME``).
+        history: what the ledger knows of other days, for the checks across days
+            (:mod:`attendbot.reconcile.across_days`); None: the day alone.
 
     Returns:
         A :class:`DayResult`: one :class:`ChargeResult` per charge, every gap, the no-show log.
@@ -184,6 +187,10 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             for owner, gap in rule_fn(pday.charges):
                 charge_gaps[id(owner.charge)].append(gap)
 
+    across = across_days.check(day, [facts_of[id(c)] for c in charges], charge_gaps, summaries, history, policy_for)
+    for owner, gap in across.charge_gaps:
+        charge_gaps[id(owner.charge)].append(gap)
+
     unknown: set[str] = set()
     sections: dict[str, str | None] = {}
     for charge in charges:
@@ -223,6 +230,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     for problem in problems:
         gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
                         evidence=problem.evidence, key=problem.evidence.describe()))
+    gaps.extend(across.other_gaps)
     return DayResult(day=day, charges=results, gaps=gaps, no_shows=no_shows, sessions=summaries,
                      unknown_payers=sorted(unknown), payer_sections=dict(sorted(sections.items())),
+                     patient_days=across.patient_days, program_minutes=across.program_minutes,
                      notes=tuple(notes))
