@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from attendbot import config
+from attendbot import config, readers
 from attendbot.cli import main
 from attendbot.demo import DAY, write_program
 from attendbot.ingest import Ingest, shown_path
@@ -195,10 +195,7 @@ class ReadPath:
     """The run's own read path — :meth:`Ingest.one`: size from stat, hashing, the forked and
     budgeted reader, vetting, storing in a real ledger, quarantine — on one program folder."""
 
-    IGNORED = {"a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)",
-               "no header row naming a charge export's or an EHR attendance export's required columns, and no "
-               "sign-in sheet layout; map other column names in [columns.*] of attendbot.toml",
-               "not a PDF, XLSX or CSV file"}
+    IGNORED = {readers.NOT_A_SIGNIN_PDF, readers.NO_KNOWN_HEADER, readers.NOT_A_KNOWN_FORMAT}
     READ = re.compile(r"^\d+ (charge line|attendance row|sign-in sheet)s?[ ,]")
 
     def __init__(self, root: Path):

@@ -58,14 +58,19 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
     return claims[0] if claims else None
 
 
+NOT_A_SIGNIN_PDF = "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
+NO_KNOWN_HEADER = ("no header row naming a charge export's, an EHR attendance export's or an authorizations "
+                   "export's required columns, and no sign-in sheet layout; map other column names in "
+                   "[columns.*] of attendbot.toml")
+NOT_A_KNOWN_FORMAT = "not a PDF, XLSX or CSV file"
+
+
 def why_ignored(src: SourceFile) -> str:
     """Why no reader claimed a file, in words an administrator can act on."""
     if src.own_output:
         return src.own_output
     if src.format == "pdf":
-        return "a PDF that is not a sign-in sheet (no Group:/Date: header with a signature table)"
+        return NOT_A_SIGNIN_PDF
     if src.format in ("text", "xlsx"):
-        return ("no header row naming a charge export's, an EHR attendance export's or an authorizations "
-                "export's required columns, "
-                "and no sign-in sheet layout; map other column names in [columns.*] of attendbot.toml")
-    return "not a PDF, XLSX or CSV file"
+        return NO_KNOWN_HEADER
+    return NOT_A_KNOWN_FORMAT
