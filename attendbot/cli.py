@@ -1,4 +1,4 @@
-"""``attendbot run | serve | demo | check | purge``.
+"""``attendbot run | serve | demo | check | purge | rosters``.
 
 Exit status: 0 the day was reconciled (gaps or not); 2 bad configuration or
 arguments; 1 anything else that stopped the run.
@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete service days strictly before this day, YYYY-MM-DD")
     purge.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
     purge.add_argument("--dry-run", action="store_true", help="delete nothing; print what would be deleted")
+
+    rosters = sub.add_parser("rosters", help="print pre-filled sign-in sheets for a day's sessions",
+                             description="Write one PDF with a pre-filled sign-in sheet for each session scheduled "
+                                         "on DATE in the inbox's charge export: printed names, signature and time "
+                                         "boxes, spare rows for walk-ins, and a QR mark that lets a scan of the "
+                                         "signed sheet be read back exactly.")
+    rosters.add_argument("--date", type=_date, required=True, help="the day of the sessions, YYYY-MM-DD")
+    rosters.add_argument("--config", help="path to attendbot.toml (default: config/attendbot.toml)")
+    rosters.add_argument("--out", help="the PDF to write (default: <audit_dir>/<date>-rosters.pdf)")
     return parser
 
 
@@ -233,4 +242,27 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "serve": cmd_serve, "check": cmd_check, "demo": cmd_demo, "purge": cmd_purge}
+def cmd_rosters(args: argparse.Namespace) -> int:
+    from attendbot.outputs.rosters import write_rosters
+    from attendbot.rosters import day_charges, rosters_for
+
+    settings = config.load(args.config)
+    charges, source = day_charges(settings, args.date)
+    if not charges:
+        print(f"attendbot: no charge export in {settings.inbox} has charges on {args.date}: nothing to print",
+              file=sys.stderr)
+        return 1
+    rosters = rosters_for(charges, args.date)
+    out = Path(args.out) if args.out else settings.audit_dir / f"{args.date.isoformat()}-rosters.pdf"
+    try:
+        write_rosters(out, rosters, settings.program.name)
+    except OSError as exc:
+        raise AttendbotError(f"the rosters could not be written to {out}: {exc.strerror or exc}") from exc
+    print(f"wrote {len(rosters)} roster{'s' if len(rosters) != 1 else ''} for {args.date} from {source} to {out}")
+    for roster in rosters:
+        print(f"  {roster.group}: {len(roster.names)} scheduled")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "serve": cmd_serve, "check": cmd_check, "demo": cmd_demo, "purge": cmd_purge,
+            "rosters": cmd_rosters}

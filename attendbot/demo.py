@@ -2,14 +2,14 @@
 
 Riverbend Recovery IOP, Tuesday 24 November 2026. The inbox holds what a real
 afternoon holds: a charge export (XLSX with title lines), an EHR attendance
-export (CSV in cp1252, with a report header), PDF sign-in sheets with drawn
-and pasted signatures, an XLSX sign-in sheet for the telehealth group, a scan
-nobody ran OCR on, and a stray file. Together they contain the gaps programs
-meet every week, and the way payers bill a day: a per diem made of two
-90-minute groups (C-1020), a Medicaid component not paid beside the per diem
-(C-1015 beside C-1003), a 60-minute psychotherapy code that the minutes
-support only as the 45-minute one (C-1021), and an excused absence that is
-void without a fee (C-1022). Every name is invented.
+export (CSV in cp1252, with a report header), PDF sign-in sheets with drawn and
+pasted signatures, an XLSX sign-in sheet for the telehealth group, the blank
+back of a sheet scanned on its own, and a stray file. Together they contain the
+gaps programs meet every week, and the way payers bill a day: a per diem made
+of two 90-minute groups (C-1020), a Medicaid component not paid beside the per
+diem (C-1015 beside C-1003), a 60-minute psychotherapy code that the minutes
+support only as the 45-minute one (C-1021), and an excused absence that is void
+without a fee (C-1022). Every name is invented.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from PIL import Image
+
 from attendbot import config
 from attendbot.npi import npi_check_digit
 from attendbot.samples import later_days
 from attendbot.samples.drafts import LineDraft, SheetDraft
+from attendbot.samples.scans import image_only_pdf
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
 
@@ -206,7 +209,9 @@ def write_program(folder: Path) -> Path:
     write_signin_pdf(day_folder / "signin_morning_family.pdf", pdf_sheets)
     write_signin_pdf(day_folder / "signin_recovery_individual.pdf", _day_sheets())
     write_signin_xlsx(day_folder / "skills_signin.xlsx", [other[0]], program="Riverbend Recovery IOP")
-    write_signin_pdf(day_folder / "Scan_0042.pdf", [other[1]])
+    # other[1] is the evening sheet the scanner's user meant to scan; what reached the inbox is the
+    # sheet's blank back, which no reader can use (quarantined, UNREADABLE_FILE)
+    image_only_pdf([Image.new("L", (850, 1100), 236)], day_folder / "Scan_0042.pdf", dpi=100)
     later_days.write_inbox(inbox, NPI)  # the authorizations export, Wednesday's and Friday's files
     (inbox / "README.txt").write_text("Drop the day's exports and scanned sign-in sheets here.\n")
     (inbox / "meeting-notes.docx").write_bytes(b"\x00\x01not really a document\x00")

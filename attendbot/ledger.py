@@ -132,7 +132,16 @@ def m006_day_attendance(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m007_responses(db: sqlite_utils.Database) -> None:
+def m007_scan_judgements(db: sqlite_utils.Database) -> None:
+    """How a scanned sheet and each of its lines were judged (SigninSheet.how, SigninLine.how/confidence)."""
+    for table, column, kind in (("signin_sheets", "how", str), ("signin_lines", "how", str),
+                                ("signin_lines", "confidence", float)):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+
+
+@MIGRATIONS()
+def m008_responses(db: sqlite_utils.Database) -> None:
     """Answers in Slack: what each alert's buttons stand for, every answer and thread note, the
     escalations raised before close of business, and day-level marks (close reported)."""
     db["slack_alerts"].create({"key": str, "day": str, "session": str, "session_key": str, "mention": str,

@@ -68,6 +68,8 @@ TEMPLATES: dict[G, str] = {
                       "threshold is {threshold}) — reach out and review the treatment plan.",
     G.WEEKLY_HOURS_LOW: "Charge {charge_id}: the patient's week of {week} can no longer reach {required} "
                         "({progress}){since} — plan the missed time with the patient.",
+    G.SCAN_UNCERTAIN: "{where} of the scanned sheet {file}: {what} could not be read with confidence ({detail}) — "
+                      "look at the paper sheet and correct it, or re-scan it more clearly.",
     G.NO_CHARGE_EXPORT: "No charge export covers {day}: nothing could be checked — drop the day's charge export "
                         "into the inbox and run again.",
     G.NO_EHR_EXPORT: "No EHR attendance export covers {day}: charges were judged on the sign-in sheets alone — drop "

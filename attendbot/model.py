@@ -111,6 +111,11 @@ class SigninLine:
     time_in: dt.time | None = None
     time_out: dt.time | None = None
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+    # How a scanned line was judged (None: read from a digital sheet's own text and strokes):
+    # ``roster`` (an attendbot roster, known by its mark) or ``ocr`` (any other layout), and the
+    # lowest confidence (0-1) among its printed-name and signature judgements.
+    how: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class SigninSheet:
     facilitator_signed: bool | None = None  # None: the sheet has no such field
     lines: tuple[SigninLine, ...] = ()
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
+    how: str | None = None  # None: a digital sheet; "roster" or "ocr": a scan (see SigninLine.how)
 
 
 @dataclass(frozen=True)

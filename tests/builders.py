@@ -1,7 +1,7 @@
 """Every test's synthetic inputs, in one place: records, payer books, export rows, sheets.
 
 Synthetic names only. Tests import from here (and fixtures from conftest), never from
-another test module.
+another test module. :class:`Program` is a program folder (conftest's ``program`` fixture is one).
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from attendbot import config
 from attendbot.config import PayerBook, PayersFile
-from attendbot.demo import PAYERS_TOML
-from attendbot.model import (Attendance, Authorization, Charge, Evidence, Modality, NoteStatus, SigninLine,
-                             SigninSheet, Status)
+from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
+from attendbot.model import (Attendance, Authorization, Charge, DayOutcome, Evidence, Modality, NoteStatus,
+                             SigninLine, SigninSheet, Status)
 from attendbot.npi import npi_check_digit
+from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.tables import write_table_csv
 
@@ -232,3 +234,32 @@ def write_day(inbox: Path, day: dt.date, visits: list[Visit], charges_file: str 
                     [[day.strftime("%m/%d/%Y"), v.mrn, v.name, "Morning Process", v.status,
                       v.time_in if v.status in present else "", v.time_out if v.status in present else "",
                       "Signed" if v.status in present else "", "Dana Whitfield"] for v in visits])
+
+
+class Program:
+    """A program folder: config/, inbox/, and the ledger and audit folder the runs write."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.inbox = root / "inbox"
+        (root / "config").mkdir(parents=True, exist_ok=True)
+        self.inbox.mkdir(exist_ok=True)
+        self.write_config(ATTENDBOT_TOML, PAYERS_TOML)
+
+    def write_config(self, main: str, payers: str) -> None:
+        (self.root / "config" / "attendbot.toml").write_text(main, encoding="utf-8")
+        (self.root / "config" / "payers.toml").write_text(payers, encoding="utf-8")
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config" / "attendbot.toml"
+
+    def settings(self) -> config.Settings:
+        return config.load(self.config_path, base=self.root)
+
+    def run(self, day: dt.date = DAY) -> DayOutcome:
+        return run_day(self.settings(), day, dry_run=True)
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "attendbot"
 
 #: The bottom floor: plain data and helpers every floor may use; they import only each other.
 BOTTOM = {"attendbot", "attendbot.errors", "attendbot.codes", "attendbot.model", "attendbot.messages",
-          "attendbot.names", "attendbot.npi", "attendbot.secrets", "attendbot.calendar"}
+          "attendbot.names", "attendbot.npi", "attendbot.secrets", "attendbot.calendar", "attendbot.mark"}
 #: Libraries that touch files, databases, the network or the clock's world.
 IO_LIBRARIES = {"os", "io", "shutil", "pathlib", "sqlite3", "sqlite_utils", "openpyxl", "pdfplumber", "pypdfium2",
                 "slack_sdk", "socket", "subprocess", "tomllib", "filelock", "schedule", "time", "logging"}

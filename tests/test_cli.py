@@ -15,7 +15,7 @@ from attendbot.cli import build_parser, main
 from builders import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("run", "serve", "check", "demo", "purge")
+COMMANDS = ("run", "serve", "check", "demo", "purge", "rosters")
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_check_lists_the_inbox_and_changes_nothing(tmp_path, monkeypatch, capsys
     out = capsys.readouterr().out
     assert "configuration OK" in out
     assert re.search(r"charges_export_20261124\.xlsx: charges", out)
-    assert re.search(r"Scan_0042\.pdf: unreadable: no text layer", out)
+    assert re.search(r"Scan_0042\.pdf: unreadable: no sign-in sheet could be read from the scan: page 1 is blank", out)
     assert re.search(r"meeting-notes\.docx: ignored", out)
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "p").rglob("*")) == before
 

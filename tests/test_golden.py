@@ -110,7 +110,7 @@ def test_json_document_has_the_spec_shape(demo):
         "signin_morning_family.pdf": ("signin", "read"),
         "signin_recovery_individual.pdf": ("signin", "read"),
         "skills_signin.xlsx": ("signin", "read"),
-        "Scan_0042.pdf": ("unknown", "unreadable"),
+        "Scan_0042.pdf": ("signin", "unreadable"),  # a scan, but of a sheet's blank back
         "meeting-notes.docx": ("unknown", "ignored"),
         "authorizations_report.xlsx": ("authorizations", "read"),  # the later days' story (samples/later_days)
         "charges_export_20261125.csv": ("charges", "read"),
@@ -129,7 +129,7 @@ def test_the_scan_is_quarantined_with_a_note_and_nothing_is_lost(demo):
     run()
     moved = root / "quarantine" / "2026-11-24" / "Scan_0042.pdf"
     assert moved.exists() and not (root / "inbox" / "2026-11-24" / "Scan_0042.pdf").exists()
-    assert "no text layer" in moved.with_name("Scan_0042.pdf.why.txt").read_text()
+    assert "page 1 is blank" in moved.with_name("Scan_0042.pdf.why.txt").read_text()
     assert (root / "inbox" / "meeting-notes.docx").exists()  # ignored files stay where they were dropped
 
 

@@ -56,8 +56,8 @@ def _open_and_check(path, tables: set[str]) -> Ledger:
 def test_the_schema_has_migrations_in_order():
     # One linear sequence: m003_billing_codes shipped first (real ledgers may have it applied),
     # so the authorizations and day-attendance tables come after it.
-    assert NAMES[:6] == ["m001_initial", "m002_slack_outbox", "m003_billing_codes", "m004_line_keys",
-                         "m005_authorizations", "m006_day_attendance"]
+    assert NAMES[:7] == ["m001_initial", "m002_slack_outbox", "m003_billing_codes", "m004_line_keys",
+                         "m005_authorizations", "m006_day_attendance", "m007_scan_judgements"]
     assert NAMES == sorted(NAMES)
     assert len({name[:4] for name in NAMES}) == len(NAMES)  # no two migrations share a number
 

@@ -6,10 +6,12 @@ import datetime as dt
 import time
 
 import pytest
+from PIL import Image
 
 from attendbot.ledger import Ledger
 from attendbot.outputs.report import json_document
-from attendbot.samples.drafts import LineDraft, SheetDraft
+from attendbot.samples.drafts import LineDraft
+from attendbot.samples.scans import image_only_pdf
 from attendbot.samples.signin_pdf import write_signin_pdf
 from attendbot.samples.tables import write_signin_xlsx, write_table_csv, write_table_xlsx
 
@@ -41,8 +43,7 @@ def test_bad_files_are_quarantined_with_a_note_and_the_rest_of_the_run_goes_on(p
     (program.inbox / "truncated.pdf").write_bytes(good_pdf[: len(good_pdf) // 2])
     (program.inbox / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
     (program.inbox / "broken.xlsx").write_bytes((program.inbox / "charges.xlsx").read_bytes()[:900])
-    write_signin_pdf(program.inbox / "scan.pdf", [SheetDraft("Morning Process Group", DAY, scanned=True,
-                                                             lines=[LineDraft("Ana Silva")])])
+    image_only_pdf([Image.new("L", (1700, 2200), 235)], program.inbox / "scan.pdf")  # a blank page, scanned
     outcome = program.run()
 
     status = {f.path.rsplit("/", 1)[-1]: f.status for f in outcome.files}

@@ -123,14 +123,13 @@ def test_a_pdf_of_several_sessions_gives_one_sheet_per_page(tmp_path):
     assert result.sheets[2].lines[0].evidence == Evidence(SHOWN, page=3, row=1)
 
 
-def test_a_scanned_page_inside_a_signin_pdf_is_reported_unreadable_and_the_others_are_read(tmp_path):
+def test_a_scanned_page_inside_a_signin_pdf_is_read_as_a_scan_and_the_others_as_text(tmp_path):
     result = read_back(tmp_path, draft(group="Relapse Prevention"), draft(group="Coping Skills", scanned=True),
                        draft(group="Family Systems"))
-    assert [s.group for s in result.sheets] == ["Relapse Prevention", "Family Systems"]
-    [problem] = result.problems
-    assert problem.gap is GapCode.UNREADABLE_FILE
-    assert problem.evidence == Evidence(SHOWN, page=2)
-    assert problem.message == "page 2 has no text layer (a scan?) — OCR is not supported yet"
+    assert [(s.group, s.how) for s in result.sheets] == [
+        ("Relapse Prevention", None), ("Coping Skills", "ocr"), ("Family Systems", None)]
+    assert result.sheets[1].evidence == Evidence(SHOWN, page=2)
+    assert result.problems == []
 
 
 def test_an_instructions_page_is_skipped_with_a_problem_that_says_so(tmp_path):
@@ -157,10 +156,12 @@ def test_a_sheet_without_a_group_name_is_reported_not_read(tmp_path):
     assert "no group name" in problem.message
 
 
-def test_an_image_only_pdf_is_unreadable_at_identify(tmp_path):
+def test_an_image_only_pdf_is_left_to_the_scan_reader(tmp_path):
+    from attendbot.readers.signin_scan import SigninScanReader
+
     src = source(write_signin_pdf(tmp_path / "scan.pdf", [draft(scanned=True), draft(scanned=True)]))
-    with pytest.raises(UnreadableFileError, match="no text layer"):
-        SigninPdfReader().identify(src)
+    assert SigninPdfReader().identify(src) is False
+    assert SigninScanReader().identify(src) is True
 
 
 def test_a_pdf_that_is_not_a_signin_sheet_is_not_identified(tmp_path):

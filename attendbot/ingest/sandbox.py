@@ -44,14 +44,14 @@ from multiprocessing.connection import Connection
 
 from attendbot.errors import AmbiguousFileError, UnreadableFileError
 from attendbot.model import ReadResult
-from attendbot.readers import Reader, identify, why_ignored
+from attendbot.readers import Reader, identify, limits, why_ignored
 from attendbot.readers.source import SourceFile
 from attendbot.readers.vet import vetted
 from attendbot.secrets import clean
 
 log = logging.getLogger("attendbot")
 
-FILE_SECONDS = 60.0  # wall-clock time to identify and read one file
+FILE_SECONDS = limits.FILE_SECONDS  # wall-clock time to identify and read one file
 FILE_MEMORY_BYTES = 2 * 1024**3  # address space one file may add to the process
 _EXIT_GRACE_SECONDS = 5.0  # a child that has sent its outcome gets this long to exit
 

@@ -22,6 +22,7 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
     from attendbot.readers.charges import ChargeReader
     from attendbot.readers.ehr import EhrAttendanceReader
     from attendbot.readers.signin_pdf import SigninPdfReader
+    from attendbot.readers.signin_scan import SigninScanReader
     from attendbot.readers.signin_xlsx import SigninXlsxReader
 
     return (
@@ -30,6 +31,7 @@ def all_readers(columns: ColumnsFor = lambda kind: {}) -> tuple[Reader, ...]:
         SigninXlsxReader(),
         SigninPdfReader(),
         AuthorizationReader(columns("authorizations")),
+        SigninScanReader(),  # image-only PDFs and PNG/JPEG/TIFF scans
     )
 
 
@@ -38,7 +40,7 @@ def identify(src: SourceFile, readers: Sequence[Reader]) -> Reader | None:
 
     Raises:
         UnreadableFileError: the file cannot be read at all (empty, damaged, encrypted, an HTML
-            page under a spreadsheet's name, over a size budget of :mod:`attendbot.budget`).
+            page under a spreadsheet's name, over a size limit of :mod:`attendbot.readers.limits`).
         AmbiguousFileError: more than one reader claims it.
     """
     if src.format == "empty":
@@ -62,7 +64,7 @@ NOT_A_SIGNIN_PDF = "a PDF that is not a sign-in sheet (no Group:/Date: header wi
 NO_KNOWN_HEADER = ("no header row naming a charge export's, an EHR attendance export's or an authorizations "
                    "export's required columns, and no sign-in sheet layout; map other column names in "
                    "[columns.*] of attendbot.toml")
-NOT_A_KNOWN_FORMAT = "not a PDF, XLSX or CSV file"
+NOT_A_KNOWN_FORMAT = "not a PDF, XLSX, CSV or scanned-image (PNG, JPEG, TIFF) file"
 
 
 def why_ignored(src: SourceFile) -> str:

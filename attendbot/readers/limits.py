@@ -16,6 +16,9 @@ MAX_ROWS = 200_000  # rows of one CSV or one worksheet
 MAX_UNZIPPED_BYTES = 500 * 1024**2  # all members of an XLSX, uncompressed
 MAX_ZIP_RATIO = 100  # uncompressed/compressed size of one XLSX member (real sheets: ~15)
 ZIP_RATIO_FLOOR = 1024**2  # members smaller than this are not ratio-checked (tiny files compress oddly)
+# Wall-clock time to identify and read one file. The sandbox (attendbot.ingest.sandbox.FILE_SECONDS)
+# enforces it; it is here so a reader that budgets its own pages (a scan) knows it without reaching up.
+FILE_SECONDS = 60.0
 
 
 def megabytes(n: float) -> str:

@@ -46,6 +46,18 @@ INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 
+# Patient-table columns (the PDF reader's and the scan reader's), tried in this order on each header
+# cell (so "Sign In" is a signature).
+# A column about staff or a reason ("Staff Initials", "Reason if late or left early") is none of them.
+TABLE_COLUMNS = (
+    ("signature", re.compile(r"\bsignature\b|^sign( in)?$|^(patient |client )?initials$")),
+    ("name", re.compile(r"\bname\b|^(patient|client|participant|member)$")),
+    ("time_in", re.compile(r"^(time )?in$|\b(time|check|checked|sign|signed) in\b|\barriv|^in time$")),
+    ("time_out", re.compile(r"^(time )?out$|\b(time|check|checked|sign|signed) out\b|\bdepart|^out time$"
+                            r"|^time left$")),
+)
+NOT_A_COLUMN = re.compile(r"\b(staff|facilitator|reason|comments?|notes?)\b")
+
 MAX_GROUP_WORDS = 14
 MAX_VALUE_CHARS = 100
 

@@ -22,31 +22,22 @@ import re
 from dataclasses import dataclass, field
 
 from attendbot.codes import GapCode
-from attendbot.errors import UnreadableFileError
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import parse
 from attendbot.readers.base import Reader
 from attendbot.readers.pdf_backend import Box, Cell, PageUnreadableError, PageView, Table, Word
-from attendbot.readers.signin_header import Header, fields_in, is_instruction, labels_in
+from attendbot.readers.signin_header import (NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in, is_instruction,
+                                             labels_in)
 from attendbot.readers.source import SourceFile
 
-NO_TEXT_LAYER = "no text layer (a scanned image?) — OCR is not supported yet"
 IDENTIFY_PAGES = 3  # identify looks at this many pages at most
 SCAN_COVERAGE = 0.8  # an image over this share of a page with text: an OCR'd scan
+# Pages with no text layer, and OCR'd scans, are read as scans (attendbot.readers.signin_scan); a
+# PDF whose first pages are all images is the scan reader's, not this one's.
 
 _SIGNATURE_WORD = re.compile(r"\b(?:signature|initials)\b", re.IGNORECASE)
 _NAME_WORD = re.compile(r"\bname\b", re.IGNORECASE)
 _FACILITATOR_SIGNATURE = r"facilitator'?s?\s+signature\s*:?"
-# Patient-table columns, tried in this order on each header cell (so "Sign In" is a signature).
-# A column about staff or a reason ("Staff Initials", "Reason if late or left early") is none of them.
-_COLUMNS = (
-    ("signature", re.compile(r"\bsignature\b|^sign( in)?$|^(patient |client )?initials$")),
-    ("name", re.compile(r"\bname\b|^(patient|client|participant|member)$")),
-    ("time_in", re.compile(r"^(time )?in$|\b(time|check|checked|sign|signed) in\b|\barriv|^in time$")),
-    ("time_out", re.compile(r"^(time )?out$|\b(time|check|checked|sign|signed) out\b|\bdepart|^out time$"
-                            r"|^time left$")),
-)
-_NOT_A_COLUMN = re.compile(r"\b(staff|facilitator|reason|comments?|notes?)\b")
 TABLE_HEADER_WORDS = 25  # a table header line of more words is a sentence
 
 
@@ -146,9 +137,9 @@ class _PatientTable:
                 columns: dict[str, int] = {}
                 for col, cell in enumerate(row):
                     words = parse.words(cell.text)
-                    if not words or _NOT_A_COLUMN.search(words):
+                    if not words or NOT_A_COLUMN.search(words):
                         continue
-                    for name, pattern in _COLUMNS:
+                    for name, pattern in TABLE_COLUMNS:
                         if name not in columns and pattern.search(words):
                             columns[name] = col
                             break
@@ -170,23 +161,19 @@ class SigninPdfReader(Reader):
     def identify(self, src: SourceFile) -> bool:
         if src.format != "pdf":
             return False
-        saw_text = False
         for page in src.pdf.pages(limit=IDENTIFY_PAGES):
-            if not page.has_text_layer:
-                continue
-            saw_text = True
-            if _Layout.of(page.text).is_signin:
+            if page.has_text_layer and _Layout.of(page.text).is_signin:
                 return True
-        if not saw_text:
-            raise UnreadableFileError(NO_TEXT_LAYER)
-        return False
+        return False  # no sign-in text; an image-only PDF is SigninScanReader's
 
     def read(self, src: SourceFile) -> ReadResult:
+        from attendbot.readers.signin_scan import read_scanned_pdf_page
+
         doc = src.pdf
         result = ReadResult()
         for page in doc.pages():
             try:
-                _PageReader(src.shown, page, result).read()
+                _PageReader(src.shown, page, result, lambda n: read_scanned_pdf_page(src, n, result)).read()
             except PageUnreadableError as exc:
                 result.problems.append(Problem(exc.reason, Evidence(src.shown, page=page.number),
                                                GapCode.UNREADABLE_FILE))
@@ -200,9 +187,10 @@ class SigninPdfReader(Reader):
 class _PageReader:
     """One page into at most one sheet, and problems into the result."""
 
-    def __init__(self, shown: str, page: PageView, result: ReadResult):
+    def __init__(self, shown: str, page: PageView, result: ReadResult, scan=None):
         self.shown, self.page, self.result = shown, page, result
         self.n = page.number
+        self.scan = scan  # reads page n as a scanned image instead
 
     def problem(self, message: str, gap: GapCode | None = None, row: int | None = None) -> None:
         self.result.problems.append(Problem(message, Evidence(self.shown, page=self.n, row=row), gap))
@@ -210,15 +198,14 @@ class _PageReader:
     def read(self) -> None:
         page, n = self.page, self.n
         if not page.has_text_layer:
-            self.problem(f"page {n} has no text layer (a scan?) — OCR is not supported yet", GapCode.UNREADABLE_FILE)
+            self.scan(n)  # an image-only page: read it as a scan
             return
         layout = _Layout.of(page.text)
         if not layout.looks_like_signin:
             self.problem(f"page {n} is not a sign-in sheet (no Group/Date header and no signature table); skipped")
             return
         if page.image_coverage >= SCAN_COVERAGE:
-            self.problem(f"page {n} is a scanned image with an OCR text layer: signatures in the image "
-                         f"cannot be checked", GapCode.UNREADABLE_FILE)
+            self.scan(n)  # a scan with an OCR text layer: its signatures are ink in the image
             return
         patients = _PatientTable.find(page.tables)
         table_top = patients.table.box.top if patients else page.box.bottom
