@@ -140,6 +140,29 @@ def m007_scan_judgements(db: sqlite_utils.Database) -> None:
             db[table].add_column(column, kind)
 
 
+@MIGRATIONS()
+def m008_responses(db: sqlite_utils.Database) -> None:
+    """Answers in Slack: what each alert's buttons stand for, every answer and thread note, the
+    escalations raised before close of business, and day-level marks (close reported)."""
+    db["slack_alerts"].create({"key": str, "day": str, "session": str, "session_key": str, "mention": str,
+                               "facilitator": str, "updated_at": str}, pk="key")
+    db["slack_alerts"].create_index(["day"])
+    db["slack_targets"].create({"token": str, "day": str, "message_key": str, "scope": str, "session": str,
+                                "session_key": str, "charge_id": str, "gap_ids": str, "gap_codes": str,
+                                "line": str, "mention": str}, pk="token")
+    db["slack_targets"].create_index(["day"])
+    db["responses"].create({"id": int, "day": str, "token": str, "message_key": str, "session": str,
+                            "charge_id": str, "gap_code": str, "gap_ids": str, "by": str, "answer": str,
+                            "detail": str, "attested_time": str, "sheet_time": str, "at": str, "after_run": int,
+                            "source": str, "channel": str, "ts": str}, pk="id")
+    db["responses"].create_index(["day"])
+    db["responses"].create_index(["channel", "ts"])
+    db["escalations"].create({"gap_id": str, "day": str, "session": str, "at": str, "channel": str,
+                              "thread_ts": str, "ts": str}, pk="gap_id")
+    db["escalations"].create_index(["day"])
+    db["day_marks"].create({"day": str, "what": str, "at": str}, pk=("day", "what"))
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 
@@ -406,6 +429,11 @@ _PURGE_PLAN: tuple[tuple[str, str], ...] = (
     ("patient_days", "day < :cut"),
     ("program_days", "day < :cut"),
     ("authorizations", "[end] < :cut"),
+    ("slack_alerts", "day < :cut"),
+    ("slack_targets", "day < :cut"),
+    ("responses", "day < :cut"),
+    ("escalations", "day < :cut"),
+    ("day_marks", "day < :cut"),
     ("problems", f"file_sha IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
     ("files", f"sha256 IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
     ("runs", "day < :cut"),
@@ -847,6 +875,98 @@ class Ledger:
             where += " AND status = ?"
             args.append(status)
         return list(self.db["gaps"].rows_where(where, args, order_by="rowid"))
+
+    # --- answers in Slack ---------------------------------------------------------
+
+    def last_run_id(self) -> int:
+        """The id of the newest run (0 on a new ledger): answers recorded now are older than any run after it."""
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0]
+
+    def remember_alert(self, key: str, day: dt.date, session: str | None, session_key: str | None,
+                       mention: str | None, facilitator: str | None, targets: list[dict]) -> None:
+        """What a facilitator alert's buttons stand for (``targets``: token, scope, session_key,
+        charge_id, gap_ids, gap_codes, line) and whom it addresses. Unchanged rows are not rewritten."""
+        iso = day.isoformat()
+        with self.db.atomic():
+            alert = {"key": key, "day": iso, "session": session, "session_key": session_key, "mention": mention,
+                     "facilitator": facilitator}
+            old = self.outbox_alert(key)
+            if old is None or any(old.get(k) != v for k, v in alert.items()):
+                self.db["slack_alerts"].upsert({**alert, "updated_at": _now()}, pk="key")
+            rows = [{"token": t["token"], "day": iso, "message_key": key, "scope": t["scope"], "session": session,
+                     "session_key": session_key, "charge_id": t.get("charge_id"),
+                     "gap_ids": json.dumps(list(t["gap_ids"])), "gap_codes": json.dumps(list(t["gap_codes"])),
+                     "line": json.dumps(t.get("line")), "mention": mention} for t in targets]
+            existing = {r["token"]: r for r in self.db["slack_targets"].rows_where(
+                "message_key = ?", [key])}
+            changed = [r for r in rows if existing.get(r["token"]) != r]
+            if changed:
+                self.db["slack_targets"].upsert_all(changed, pk="token")
+
+    def outbox_alert(self, key: str) -> dict | None:
+        rows = list(self.db["slack_alerts"].rows_where("key = ?", [key]))
+        return rows[0] if rows else None
+
+    def alerts(self, day: dt.date) -> list[dict]:
+        """The day's facilitator alerts as posted: alert row joined to its outbox row (``ts``, ``posted_channel``)."""
+        return list(self.db.execute_returning_dicts(
+            "SELECT a.*, m.ts AS ts, COALESCE(m.posted_channel, m.channel) AS channel FROM slack_alerts a "
+            "JOIN slack_messages m ON m.key = a.key WHERE a.day = ? ORDER BY m.rowid", [day.isoformat()]))
+
+    def alert_at(self, channel: str, ts: str) -> dict | None:
+        """The alert (or its re-routed copy) posted as message ``ts`` in ``channel``: its alert row."""
+        rows = list(self.db.execute_returning_dicts(
+            "SELECT a.*, m.kind AS kind FROM slack_messages m JOIN slack_alerts a "
+            "ON a.day = m.day AND a.session = m.session "
+            "WHERE m.ts = ? AND COALESCE(m.posted_channel, m.channel) = ? AND m.kind IN ('session', 'reroute')",
+            [ts, channel]))
+        return rows[0] if rows else None
+
+    def target(self, token: str) -> dict | None:
+        """What a button's token stands for (gap_ids, gap_codes and line decoded), or None."""
+        rows = list(self.db["slack_targets"].rows_where("token = ?", [token]))
+        if not rows:
+            return None
+        row = rows[0]
+        return {**row, "gap_ids": json.loads(row["gap_ids"] or "[]"), "gap_codes": json.loads(row["gap_codes"] or "[]"),
+                "line": json.loads(row["line"]) if row["line"] else None}
+
+    def session_target(self, message_key: str) -> dict | None:
+        rows = list(self.db["slack_targets"].rows_where("message_key = ? AND scope = 'session'", [message_key]))
+        return self.target(rows[0]["token"]) if rows else None
+
+    def record_response(self, row: dict) -> int:
+        """Store one answer; ``gap_ids`` as a list. Returns its id."""
+        with self.db.atomic():
+            return self.db["responses"].insert({**row, "gap_ids": json.dumps(list(row.get("gap_ids") or []))}).last_pk
+
+    def has_response_at(self, channel: str, ts: str) -> bool:
+        """A thread reply already kept as a note (by its channel and ts)."""
+        return self.db.execute("SELECT 1 FROM responses WHERE channel = ? AND ts = ? LIMIT 1",
+                               [channel, ts]).fetchone() is not None
+
+    def responses(self, day: dt.date) -> list[dict]:
+        """Every answer given to the day's alerts, oldest first (``gap_ids`` decoded)."""
+        rows = self.db["responses"].rows_where("day = ?", [day.isoformat()], order_by="id")
+        return [{**r, "gap_ids": json.loads(r["gap_ids"] or "[]")} for r in rows]
+
+    def escalated(self, day: dt.date) -> set[str]:
+        """Ids of the day's gaps already raised again before close of business."""
+        return {r["gap_id"] for r in self.db["escalations"].rows_where("day = ?", [day.isoformat()])}
+
+    def record_escalations(self, rows: list[dict]) -> None:
+        with self.db.atomic():
+            self.db["escalations"].upsert_all(rows, pk="gap_id")
+
+    def mark_day(self, day: dt.date, what: str, at: str) -> None:
+        with self.db.atomic():
+            self.db["day_marks"].upsert({"day": day.isoformat(), "what": what, "at": at}, pk=("day", "what"))
+
+    def day_mark(self, day: dt.date, what: str) -> str | None:
+        """When ``what`` was marked for ``day`` (ISO time), or None."""
+        row = self.db.execute("SELECT at FROM day_marks WHERE day = ? AND what = ?",
+                              [day.isoformat(), what]).fetchone()
+        return row[0] if row else None
 
     # --- retention ------------------------------------------------------------
 

@@ -426,13 +426,14 @@ class OutgoingMessage:
     """One Slack message to post (or to edit, when a message with the same ``key`` was posted before).
 
     Attributes:
-        key: stable identity across re-runs: ``"<day>:session:<session label>"``, ``"<day>:intake"``,
-            ``"<day>:clinical"`` or ``"<day>:billing"``.
+        key: stable identity across re-runs: ``"<day>:session:<session label>"``,
+            ``"<day>:reroute:<session label>"``, ``"<day>:intake"``, ``"<day>:clinical"`` or ``"<day>:billing"``.
         channel: the channel id from ``[slack]``.
         text: the plain-text fallback (notifications, screen readers); PHI-minimised like the blocks.
         blocks: Block Kit JSON, ready for ``chat.postMessage`` / ``chat.update``.
-        kind: ``"session"``, ``"intake"``, ``"clinical"`` or ``"billing"``.
-        session: the session label for a session alert; None for the billing summary.
+        kind: ``"session"``, ``"reroute"`` (a session alert copied to the billing channel after
+            "Not my group"), ``"intake"``, ``"clinical"`` or ``"billing"``.
+        session: the session label for a session alert or its copy; None otherwise.
         items: for a session alert, how many things to fix it lists (its bullets).
     """
 
@@ -443,10 +444,58 @@ class OutgoingMessage:
     kind: str
     session: str | None
     items: int = 0  # the things to fix a session alert lists, one bullet each
+    targets: tuple[AnswerTarget, ...] = ()  # what the alert's buttons answer (SPEC "Answers in Slack")
+    mention: str | None = None  # the Slack user id the alert addresses: who may answer it, with the billing leads
 
     def as_dict(self) -> dict:
         return {"key": self.key, "channel": self.channel, "text": self.text, "blocks": self.blocks,
                 "kind": self.kind, "session": self.session}
+
+
+@dataclass(frozen=True)
+class AnswerTarget:
+    """What one set of buttons on a facilitator alert answers: one gap line, or the whole session.
+
+    ``token`` is all a button carries (opaque, no patient data); the ledger maps it back to
+    this. ``scope`` is ``"line"`` (one bullet: ``gaps`` are that bullet's) or ``"session"``
+    (every facilitator gap of the alert). ``charge_id`` is set when the line stands for one
+    charge; ``line`` is that charge's patient's row on the sign-in sheet, where there is one.
+    """
+
+    token: str
+    scope: str
+    session: str
+    session_key: str
+    gaps: tuple[Gap, ...]
+    charge_id: str | None = None
+    line: Evidence | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer given in Slack to a facilitator alert: the ``responses`` of the --json document.
+
+    ``answer`` is ``fixed``, ``did_not_attend``, ``left_early``, ``not_my_group`` or ``note``;
+    ``by`` the Slack user id; ``at`` ISO 8601 in the program's time zone. ``gap_code`` and
+    ``charge_id`` are those of the line answered (None for the session's own buttons and for
+    thread notes); ``gap_ids`` the ledger's ids of every gap the answer covers.
+    """
+
+    answer: str
+    by: str
+    at: str
+    session: str | None = None
+    gap_code: str | None = None
+    charge_id: str | None = None
+    detail: str = ""
+    gap_ids: tuple[str, ...] = ()
+    attested_time: str | None = None  # left_early: the time out the facilitator attests (HH:MM)
+    sheet_time: str | None = None  # left_early: the time out on the sign-in sheet, where it has one
+    by_name: str | None = None  # the facilitator's name from [slack.facilitators], or "billing lead"
+
+    def as_dict(self) -> dict:
+        return {"gap_code": self.gap_code, "charge_id": self.charge_id, "session": self.session, "by": self.by,
+                "answer": self.answer, "detail": self.detail, "at": self.at}
 
 
 @dataclass(frozen=True)
@@ -477,3 +526,4 @@ class DayOutcome:
     gap_events: Mapping[str, int]
     slack: SlackOutcome
     status: DayStatus = DayStatus()
+    responses: tuple[Response, ...] = ()  # every answer given in Slack to the day's alerts

@@ -21,7 +21,9 @@ from attendbot.errors import AttendbotError, ConfigError
 from attendbot.ingest import Ingest
 from attendbot.ledger import Ledger, exclusive
 from attendbot.model import DayOutcome, DayResult, DayStatus, Evidence, FileReport, FileStatus
+from attendbot.outputs.slack_answers import day_responses
 from attendbot.outputs.slack_delivery import deliver
+from attendbot.outputs.slack_followup import collect_notes
 from attendbot.outputs.workbook import workbook_path, write_workbook
 from attendbot.reconcile import reconcile
 from attendbot.reconcile.across_days import History, authorization_status
@@ -89,6 +91,9 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
                        problems=problems, history=history)
     authorizations = authorization_status(day, result.charges, history, settings.payers.policy_for)
     status = day_status(settings, day, result, left, ledger.replaced_charge_lines(day))
+    if not dry_run and settings.slack_token:
+        collect_notes(settings, ledger, day)  # replies in the alerts' threads since the last pass
+    responses = day_responses(settings, ledger, day)
     # The day's results and its workbook land together: if the workbook cannot be
     # written, the results are rolled back and the ledger keeps the previous state.
     with ledger.db.atomic():
@@ -97,12 +102,12 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
         try:
             path = write_workbook(result, list(files), workbook_path(settings.audit_dir, day),
                                   program=settings.program.name, status=status, carc=settings.carc,
-                                  trends=trends, authorizations=authorizations)
+                                  trends=trends, authorizations=authorizations, responses=responses)
         except OSError as exc:
             raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
                                  f"{exc.strerror or exc}") from exc
     slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts, status=status)
-    return DayOutcome(day, run_id, result, files, path, events, slack, status)
+    return DayOutcome(day, run_id, result, files, path, events, slack, status, responses)
 
 
 def day_status(settings: Settings, day: dt.date, result: DayResult, left: int,

@@ -43,8 +43,10 @@ from attendbot.ingest import inbox
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError
 from attendbot.ledger import Ledger
+from attendbot.listener import Listener, app_token
 from attendbot.model import DayOutcome
 from attendbot.outputs.report import console_text
+from attendbot.outputs.slack_followup import escalate, escalation_due, report_close
 from attendbot.run import run_day
 
 log = logging.getLogger("attendbot.worker")
@@ -141,6 +143,7 @@ class Worker:
         self._seen: Snapshot = frozenset()  # the inbox as today's last successful run saw it
         self._today: dt.date | None = None
         self._said: set[str] = set()  # INFO lines said once a day
+        self._closed_on: dt.date | None = None  # the last day whose close of business was reported
 
     # -- entry points --
 
@@ -201,6 +204,7 @@ class Worker:
                 and self._follow_up_due(now, close):
             if self._reconcile(today, now, alerts=True):
                 done.append(today)
+        self._answers_due(now, close)
         return done
 
     def serve(self, stop: threading.Event, interval: float = TICK_SECONDS) -> None:
@@ -257,6 +261,28 @@ class Worker:
             self._last_run, self._seen = now, snapshot
         return True
 
+    def _answers_due(self, now: dt.datetime, close: dt.datetime) -> None:
+        """Before close of business, raise unanswered blocking gaps again in their alerts' threads
+        (``[slack] escalate_before_close_minutes``); at close, have the billing summary list what is
+        still open, by facilitator. Live only; a failure is logged and tried again next tick."""
+        if not self.settings.slack_token:
+            return
+        today = now.date()
+        try:
+            if escalation_due(self.settings, now):
+                days = [previous_business_day(self.settings, today), today]
+                raised = escalate(self.settings, days, now)
+                if raised:
+                    log.info("escalation: %d unanswered item%s raised again before close of business", raised,
+                             "" if raised == 1 else "s")
+            elif now >= close and self._closed_on != today:
+                report_close(self.settings, today, now)
+                self._closed_on = today
+                log.info("close of business: the billing summary lists what is still open")
+        except Exception as exc:
+            what = str(exc) if isinstance(exc, AttendbotError) else type(exc).__name__
+            log.error("escalation or the close-of-business summary failed: %s; trying again at the next tick", what)
+
     def _snapshot(self) -> Snapshot:
         """(path, size, mtime_ns) of each inbox file; a file still being written is not seen yet."""
         settle = self.settings.main.paths.settle_seconds
@@ -307,6 +333,22 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
             signal.signal(sig, old)
 
 
+def start_listener(settings: Settings, clock: Callable[[], dt.datetime]) -> Listener | None:
+    """Listen for answers in Slack (Socket Mode) when ``SLACK_APP_TOKEN`` is set; None otherwise."""
+    token = app_token()
+    if not token:
+        log.info("no SLACK_APP_TOKEN in the environment: not listening for answers in Slack")
+        return None
+    if not settings.slack_token:
+        log.warning("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: answers in Slack need both; not listening")
+        return None
+    try:
+        return Listener(settings, app_token=token, clock=clock).start()
+    except Exception as exc:  # the worker runs without answers rather than not at all
+        log.error("could not start listening for answers in Slack: %s", type(exc).__name__)
+        return None
+
+
 def serve(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
           stop: threading.Event | None = None, interval: float = TICK_SECONDS,
           out: TextIO | None = None) -> int:
@@ -320,11 +362,16 @@ def serve(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
     with _stop_on_signals(stop) as received:
         log.info("serving %s: runs at %s %s on business days, ticking every %gs", settings.program.name,
                  settings.program.run_at, settings.program.timezone, interval)
+        answers = start_listener(settings, worker.clock)
         try:
-            worker.start()
-        except Exception:  # a failed catch-up check must not stop the service
-            log.exception("the start-up catch-up check failed; carrying on")
-        worker.serve(stop, interval)
+            try:
+                worker.start()
+            except Exception:  # a failed catch-up check must not stop the service
+                log.exception("the start-up catch-up check failed; carrying on")
+            worker.serve(stop, interval)
+        finally:
+            if answers is not None:
+                answers.stop()
     why = f" on {signal.Signals(received[0]).name}" if received else ""
     log.info("stopped cleanly%s", why)
     return 0

@@ -5,6 +5,11 @@ It listens on 127.0.0.1 on a free port, answers ``auth.test``, ``chat.postMessag
 messages (with their metadata), records every request, and plays scripted faults:
 HTTP errors with headers (429 + Retry-After, 500), Slack errors (``ok: false``),
 and a response lost after the message was posted (the connection is dropped).
+
+For answers in Slack it also answers ``apps.connections.open`` (with the URL of a
+:class:`socket_mode_stub.SocketModeStub` given as ``socket_mode``), keeps thread replies
+(``chat.postMessage`` with ``thread_ts``, and people's replies added with :meth:`reply`) for
+``conversations.replies``, and records ``chat.postEphemeral``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ class SlackStub:
         self.requests: list[tuple[str, dict]] = []
         self.channels: dict[str, list[dict]] = defaultdict(list)
         self.faults: dict[str, list[Fault]] = defaultdict(list)
+        self.threads: dict[tuple[str, str], list[dict]] = defaultdict(list)  # (channel, parent ts) -> replies
+        self.ephemeral: list[dict] = []
+        self.socket_mode = None  # a SocketModeStub: apps.connections.open hands out its URL
         self._ts = 1_700_000_000
         self._lock = threading.Lock()
         stub = self
@@ -134,7 +142,11 @@ class SlackStub:
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
             message = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks"), "metadata": metadata}
-            self.channels[body["channel"]].append(message)
+            if body.get("thread_ts"):  # a reply in a thread: not one of the channel's messages
+                message.update(thread_ts=body["thread_ts"], bot_id="BATTENDBOT", user="UBOT")
+                self.threads[(body["channel"], body["thread_ts"])].append(message)
+            else:
+                self.channels[body["channel"]].append(message)
         return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
 
     def _chat_update(self, body: dict) -> dict:
@@ -150,3 +162,49 @@ class SlackStub:
         if not str(body.get("include_all_metadata")).lower() in ("true", "1"):
             messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
         return {"ok": True, "messages": messages, "has_more": False}
+
+    # --- answers in Slack ------------------------------------------------------------
+
+    def reply(self, channel: str, thread_ts: str, user: str, text: str) -> dict:
+        """A person replies in a thread (what Slack would then return from conversations.replies)."""
+        with self._lock:
+            self._ts += 1
+            message = {"type": "message", "ts": f"{self._ts}.000200", "thread_ts": thread_ts, "user": user,
+                       "text": text}
+            self.threads[(channel, thread_ts)].append(message)
+        return message
+
+    def thread_replies(self, channel: str, thread_ts: str) -> list[dict]:
+        return list(self.threads.get((channel, thread_ts), []))
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 20.0) -> list[dict]:
+        """Wait (bounded) until ``method`` has been called ``count`` times in all; returns its calls."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.calls(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {count} call(s) of {method}; "
+                                     f"got {len(self.calls(method))}")
+            time.sleep(0.02)
+        return self.calls(method)
+
+    def _apps_connections_open(self, body: dict) -> dict:
+        if self.socket_mode is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_mode.url}
+
+    def _conversations_replies(self, body: dict) -> dict:
+        channel, ts = body["channel"], body["ts"]
+        parent = next((m for m in self.channels.get(channel, []) if m["ts"] == ts), None)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [{**parent, "thread_ts": ts, "reply_count": len(self.threads.get((channel, ts), []))}]
+        replies += self.thread_replies(channel, ts)
+        return {"ok": True, "messages": replies, "has_more": False}
+
+    def _chat_postEphemeral(self, body: dict) -> dict:
+        with self._lock:
+            self.ephemeral.append({"channel": body.get("channel"), "user": body.get("user"),
+                                   "text": body.get("text")})
+        return {"ok": True, "message_ts": f"{self._ts}.000900"}

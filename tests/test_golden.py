@@ -93,7 +93,7 @@ def test_the_json_document_matches_the_golden_file(demo):
 def test_json_document_has_the_spec_shape(demo):
     _, _, run = demo
     doc = json_document(run())
-    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack", "calendar", "status"}
+    assert set(doc) == {"date", "charges", "gaps", "no_shows", "files", "slack", "calendar", "status", "responses"}
     assert doc["date"] == "2026-11-24"
     assert set(doc["charges"][0]) == {"charge_id", "patient_id", "code", "payer", "session", "disposition",
                                       "units", "supported_units", "gaps"}
@@ -137,8 +137,8 @@ def test_the_audit_workbook_has_its_sheets_with_every_charge(demo):
     _, _, run = demo
     outcome = run()
     wb = openpyxl.load_workbook(outcome.workbook)
-    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Authorizations",
-                             "Trends"]
+    assert wb.sheetnames == ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses",
+                             "Authorizations", "Trends"]
     charges = wb["Charges"]
     header = [c.value for c in charges[1]]
     ids = [row[header.index("Charge ID")] for row in charges.iter_rows(min_row=2, values_only=True)]

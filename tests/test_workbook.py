@@ -32,7 +32,8 @@ FORMULA_TEXT = '=HYPERLINK("http://x","y")'
 CHARGES_FILE = "inbox/2026-11-24/charges.xlsx"
 SIGNIN_FILE = "inbox/2026-11-24/signin.pdf"
 
-SHEETS = ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Trends"]  # + Authorizations when on file
+SHEETS = ["Summary", "Charges", "Gaps", "No-shows", "Sessions", "Sources", "Responses",
+          "Trends"]  # + Authorizations when on file
 TABLES = SHEETS[1:-1]
 HEADERS = {
     "Charges": [
@@ -42,15 +43,19 @@ HEADERS = {
     ],
     "Gaps": [
         "Code", "Owner", "Blocks billing", "Likely CARC if unfixed", "Charge ID", "Patient ID", "Session",
-        "Message", "Where", "File", "Page", "Sheet", "Row",
+        "Message", "Where", "File", "Page", "Sheet", "Row", "Answered in Slack",
     ],
     "No-shows": ["Charge ID", "Patient ID", "Session", "Payer", "Kind", "Policy", "Fee"],
     "Sessions": [
         "Session", "Start", "End", "Facilitator", "Sign-in sheet", "Charges", "Attendees",
-        "Signed lines", "Sheet lines", "Minutes",
+        "Signed lines", "Sheet lines", "Minutes", "Answered in Slack",
     ],
     "Sources": [
         "Path", "Kind", "Status", "Detail", "SHA-256", "Days", "Used for this day", "Quarantined to",
+    ],
+    "Responses": [
+        "Answered at", "By", "Answer", "Session", "Gap", "Charge ID", "Detail", "Attested time out",
+        "Time out on the sheet",
     ],
 }
 CARC = {"MISSING_SIGNATURE": "16 — lacks information", "NO_SHOW": "=1+1"}

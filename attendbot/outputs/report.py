@@ -25,6 +25,7 @@ def json_document(outcome: DayOutcome) -> dict:
         "slack": {"mode": outcome.slack.mode, "messages": len(outcome.slack.messages)},
         "calendar": {"business_day": outcome.status.business_day, "note": outcome.status.calendar_note},
         "status": {"state": outcome.status.state, "note": outcome.status.note},
+        "responses": [r.as_dict() for r in outcome.responses],
     }
 
 

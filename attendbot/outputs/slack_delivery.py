@@ -35,6 +35,7 @@ from attendbot import messages as say
 from attendbot.config import Settings
 from attendbot.ledger import Ledger
 from attendbot.model import DayResult, DayStatus, FileReport, OutgoingMessage, SlackOutcome
+from attendbot.outputs import slack_answers as answers
 from attendbot.outputs.slack_messages import build_messages
 from attendbot.secrets import clean
 
@@ -72,13 +73,20 @@ def deliver(settings: Settings, ledger: Ledger, run_id: int, result: DayResult, 
             resolved.setdefault(row["session"], []).append(row["message"])
     close = dt.time.fromisoformat(settings.program.close_of_business)
     before_close = clock_time < close if (live and alerts and day == today) else None
+    if before_close is True and not answers.day_marked_before_close(ledger, day):
+        answers.mark(ledger, day, answers.ALERTED_BEFORE_CLOSE, now)
+    elif before_close is False and answers.day_marked_before_close(ledger, day):
+        before_close = True  # a later run (an answer in Slack after close) edits alerts that went out in time
+    state = answers.state_for_run(settings, ledger, result, run_id)
 
     def build(notes=()):
-        return build_messages(result, files, settings.slack, program=settings.program.name,
-                              sent_before_close=before_close, resolved=resolved, not_ended=not_ended, notes=notes,
-                              digests_sent=digests_sent, status=status)
+        return answers.finish(build_messages(result, files, settings.slack, program=settings.program.name,
+                                             sent_before_close=before_close, resolved=resolved, not_ended=not_ended,
+                                             notes=notes, digests_sent=digests_sent, status=status,
+                                             answers=state.shown), state, settings)
 
     messages = build()
+    answers.remember_alerts(ledger, day, messages, result)
     outbox = Outbox(ledger, settings.slack_token if live else None, api_url=settings.slack.api_url,
                     program=settings.program.name, run_id=run_id, pace_seconds=PACE_SECONDS)
     post = live and alerts

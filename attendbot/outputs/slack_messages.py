@@ -16,6 +16,14 @@
   with no gaps — which also lists facilitators without a mention and sessions
   whose sheet, EHR and charge export name different facilitators.
 
+Each alert carries buttons (SPEC "Answers in Slack", :mod:`attendbot.outputs.slack_actions`):
+the first :data:`MAX_ANSWERABLE_LINES` bullets each in their own section with a row of
+buttons (or one button beside a bullet about the whole session), then the session's own
+*Fixed — re-check* and *Not my group*. What has been answered (``answers``, by button token)
+is shown under its bullet; :func:`answer_sections`, :func:`reroute_message` and
+:func:`escalation_text` render what the answers add for the billing lead and the thread.
+:attr:`OutgoingMessage.targets` says what each token stands for; no button carries more.
+
 Sending, retrying and editing are the client's job; each message's ``key`` is
 stable for one day and session, so a later run finds the message it posted and
 edits it instead of posting again.
@@ -46,6 +54,7 @@ question arises.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -62,8 +71,9 @@ from slack_sdk.models.blocks import (
 from attendbot import messages as say
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.config import SlackSection
-from attendbot.model import (Charge, ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap,
+from attendbot.model import (AnswerTarget, Charge, ChargeResult, DayResult, DayStatus, Evidence, FileReport, Gap,
                              OutgoingMessage, SessionSummary)
+from attendbot.outputs import slack_actions as actions
 from attendbot.names import match_name
 
 #: Slack: at most 50 blocks in one message.
@@ -78,6 +88,9 @@ MAX_FALLBACK_CHARS = 3000
 LINES_PER_SECTION = 10
 #: Gap lines listed in one session alert; the rest are counted and left to the audit workbook.
 MAX_LISTED_LINES = 40
+#: Gap lines of one session alert that carry their own buttons (two blocks each); the rest are
+#: listed without, and answered with the session's own buttons or in the thread.
+MAX_ANSWERABLE_LINES = 15
 #: Charge ids named in one collapsed line ("Charges C-1, C-2 and 3 more: …").
 MAX_IDS_PER_LINE = 15
 #: Entries listed in one part of the billing summary (unreadable files, payers, facilitators).
@@ -91,7 +104,8 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
                    program: str, sent_before_close: bool | None = None,
                    resolved: Mapping[str, Sequence[str]] | None = None, not_ended: Collection[str] = (),
                    notes: Sequence[str] = (), digests_sent: Collection[str] = (),
-                   status: DayStatus | None = None) -> list[OutgoingMessage]:
+                   status: DayStatus | None = None,
+                   answers: Mapping[str, Sequence[actions.Shown]] | None = None) -> list[OutgoingMessage]:
     """Build the day's Slack messages.
 
     Args:
@@ -108,6 +122,8 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             before: with no items left it is still built, saying they are resolved.
         status: what the run saw and could not see; anything but ``complete`` is said at the
             top of the billing summary, so a day is never reported clean when it was not checked.
+        answers: what has been answered in Slack, by button token (see
+            :mod:`attendbot.outputs.slack_actions`); each bullet shows its own under it.
 
     Returns:
         One session alert per session with facilitator-owned gaps (in the order of
@@ -146,7 +162,7 @@ def build_messages(result: DayResult, files: Sequence[FileReport], slack: SlackS
             unmapped.append((facilitator, label, why))
         charges = [c for c in result.charges if c.session_key == key]
         messages.append(_session_message(result, summary, uid, charges, session_gaps, who,
-                                         slack.facilitator_channel, resolved.get(label, ())))
+                                         slack.facilitator_channel, resolved.get(label, ()), answers))
     for kind in DIGESTS:
         digest = digest_message(result, gaps, slack, kind, program=program, sent_before=kind in digests_sent)
         if digest is not None:
@@ -204,10 +220,20 @@ def _struck(resolved: Sequence[str], limit: int = 10) -> list[Block]:
 
 def _session_message(result: DayResult, summary: SessionSummary, uid: str | None,
                      charges: list[ChargeResult], gaps: list[Gap], who: _Identity, channel: str,
-                     resolved: Sequence[str] = ()) -> OutgoingMessage:
+                     resolved: Sequence[str] = (),
+                     answers: Mapping[str, Sequence[actions.Shown]] | None = None) -> OutgoingMessage:
     day, label, facilitator = result.day.isoformat(), summary.label, summary.facilitator
     mine = [g for g in gaps if g.owner == Owner.FACILITATOR]
-    lines = _gap_lines(mine, who, summary)
+    groups = _gap_groups(mine)
+    lines = [_gap_line(key, same, who, summary) for key, same in groups]
+    targets: list[AnswerTarget] = []
+    for key, same in groups:  # a block id is unique in a message, or Slack refuses the message
+        target = actions.line_target(day, label, summary.key, key, same, dict(summary.lines))
+        while any(t.token == target.token for t in targets):
+            target = dataclasses.replace(target, token=actions.token(day, summary.key, ("again", target.token)))
+        targets.append(target)
+    whole = actions.session_target(day, label, summary.key, mine)
+    answers = answers or {}
     on_hold = sum(1 for c in charges if c.disposition == Disposition.HOLD)
     n_items = len(lines)  # the count a facilitator reads is the bullets they see: one a problem
 
@@ -234,16 +260,47 @@ def _session_message(result: DayResult, summary: SessionSummary, uid: str | None
         SectionBlock(text=MarkdownTextObject(text=_clip(intro, MAX_SECTION_CHARS))),
         DividerBlock(),
     ]
-    body = _pack(lines, MAX_BLOCKS - len(head) - len(tail), max_items=MAX_LISTED_LINES,
-                 more=lambda n: f"_… and {_count(n, 'more gap')} — see the audit workbook_")
-    blocks = [b.to_dict() for b in (*head, *body, *tail)]
+    foot: list[dict] = []
+    said = actions.annotation(answers.get(whole.token, ()))
+    if said:
+        foot.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(said, MAX_SECTION_CHARS))]).to_dict())
+    foot.extend(actions.session_blocks(whole))
+    body = _answerable_body(lines, targets, answers, MAX_BLOCKS - len(head) - len(tail) - len(foot))
+    blocks = [*(b.to_dict() for b in head), *body, *(b.to_dict() for b in tail), *foot]
 
     fallback = (f"Attendance gaps for {escape(label)} on {day} — {addressed}: "
                 f"{_count(n_items, 'item')} to fix, {on_hold} of {_count(len(charges), 'charge')} on hold.\n"
                 + "\n".join(line for line, _ in lines) + (f"\n{elsewhere}" if elsewhere else ""))
     return OutgoingMessage(key=f"{day}:session:{label}", channel=channel, text=_clip(fallback, MAX_FALLBACK_CHARS,
                                                                                      _TRUNCATED),
-                           blocks=blocks, kind="session", session=label, items=n_items)
+                           blocks=blocks, kind="session", session=label, items=n_items,
+                           targets=(*targets, whole), mention=uid)
+
+
+def _answerable_body(lines: list[tuple[str, int]], targets: list[AnswerTarget],
+                     answers: Mapping[str, Sequence[actions.Shown]], budget: int) -> list[dict]:
+    """The alert's bullets: the first :data:`MAX_ANSWERABLE_LINES` each in its own section with
+    its buttons and what has been answered on it; the rest packed as before (several a block,
+    then "… and N more"), within ``budget`` blocks."""
+    body: list[dict] = []
+    shown = 0
+    for i, ((line, _), target) in enumerate(zip(lines, targets)):
+        if shown >= min(MAX_ANSWERABLE_LINES, MAX_LISTED_LINES):
+            break
+        said = actions.annotation(answers.get(target.token, ()))
+        text = _clip(line, MAX_SECTION_CHARS - len(said) - 1) + (f"\n{said}" if said else "")
+        blocks = actions.line_blocks(text, target)
+        reserve = 1 if i + 1 < len(lines) else 0  # room for the rest, or "… and N more"
+        if len(body) + len(blocks) + reserve > budget:
+            break
+        body.extend(blocks)
+        shown += 1
+    rest = lines[shown:]
+    if rest:
+        body.extend(b.to_dict() for b in _pack(rest, budget - len(body), max_items=MAX_LISTED_LINES - shown,
+                                               more=lambda n: f"_… and {_count(n, 'more gap')} — see the audit "
+                                                              "workbook_"))
+    return body
 
 
 #: Gaps about one patient's line on the sheet: on one charge they are one problem, one bullet.
@@ -267,6 +324,11 @@ def _gap_lines(gaps: list[Gap], who: _Identity, summary: SessionSummary | None =
     * Every bullet points to the sheet, page and line where there is one, so a facilitator
       can find the patient with ``patient_identity = "none"``.
     """
+    return [_gap_line(key, same, who, summary) for key, same in _gap_groups(gaps)]
+
+
+def _gap_groups(gaps: list[Gap]) -> list[tuple[tuple, list[Gap]]]:
+    """The gaps of each bullet (see :func:`_gap_lines`), with the key that grouped them."""
     groups: dict[tuple, list[Gap]] = {}
     for gap in gaps:
         if gap.charge_id and gap.code in _LINE_CODES:
@@ -276,25 +338,25 @@ def _gap_lines(gaps: list[Gap], who: _Identity, summary: SessionSummary | None =
         else:
             key = (id(gap),)
         groups.setdefault(key, []).append(gap)
+    return list(groups.items())
 
-    lines = []
-    for key, same in groups.items():
-        charge_ids = list(dict.fromkeys(g.charge_id for g in same if g.charge_id))
-        if key[0] == "line" or len(same) == 1:
-            text = escape(_line_problem(same) if len(same) > 1 else same[0].message)
-            weight = 1
-        else:
-            shown = charge_ids[:MAX_IDS_PER_LINE]
-            names = [escape(c) for c in shown]
-            if len(charge_ids) > len(shown):
-                names.append(f"{len(charge_ids) - len(shown)} more")
-            text = f"Charges {_join(names)}:{escape(say.gap_body(same[0].code, **dict(same[0].facts)))}"
-            weight = len(same)
-        where = _where(same, summary)
-        suffix = who.describe(same)
-        line = f"• {text}{suffix}" + (f" _({escape(where)})_" if where else "")
-        lines.append((_clip(line, MAX_SECTION_CHARS), weight))
-    return lines
+
+def _gap_line(key: tuple, same: list[Gap], who: _Identity, summary: SessionSummary | None) -> tuple[str, int]:
+    charge_ids = list(dict.fromkeys(g.charge_id for g in same if g.charge_id))
+    if key[0] == "line" or len(same) == 1:
+        text = escape(_line_problem(same) if len(same) > 1 else same[0].message)
+        weight = 1
+    else:
+        shown = charge_ids[:MAX_IDS_PER_LINE]
+        names = [escape(c) for c in shown]
+        if len(charge_ids) > len(shown):
+            names.append(f"{len(charge_ids) - len(shown)} more")
+        text = f"Charges {_join(names)}:{escape(say.gap_body(same[0].code, **dict(same[0].facts)))}"
+        weight = len(same)
+    where = _where(same, summary)
+    suffix = who.describe(same)
+    line = f"• {text}{suffix}" + (f" _({escape(where)})_" if where else "")
+    return _clip(line, MAX_SECTION_CHARS), weight
 
 
 def _line_problem(gaps: list[Gap]) -> str:
@@ -692,3 +754,120 @@ def _strip_bold(text: str) -> str:
 def _plain(line: str) -> str:
     """A summary entry for the fallback: no bullet, no code ticks."""
     return line.removeprefix("• ").replace("`", "")
+
+
+# --- answers in Slack: what the billing lead reads of them ---------------------------------
+
+#: Block ids of the billing summary's parts about answers, so a later edit replaces them.
+ANSWERS_BLOCK = "attendbot-answers"
+_ANSWERS_TEXT = "\nAnswers in Slack: "
+
+
+def answer_sections(*, proposed_voids: Sequence[tuple[str, str, str, str]] = (),
+                    left_early: Sequence[tuple[str, str, str, str | None, str]] = (),
+                    rerouted: Sequence[tuple[str, str, str]] = (),
+                    fixed_open: Sequence[tuple[str | None, str, Sequence[str], str, str]] = (),
+                    still_open: Sequence[tuple[str | None, str | None, str, int, int, Sequence[str]]] | None = None,
+                    close: str = "") -> tuple[list[dict], str]:
+    """The billing summary's parts about answers given in Slack, and a line for its fallback.
+
+    Args:
+        proposed_voids: ``(charge id, session, by, at)``: the facilitator says the patient did not attend.
+        left_early: ``(charge id, session, attested time out, the sheet's time out or None, by)``.
+        rerouted: ``(session, by, at)``: not the facilitator's group; the copy is in this channel.
+        fixed_open: ``(charge id or None, session, gap codes, by, at)``: answered "fixed", still open.
+        still_open: at close of business, ``(Slack id, facilitator name, session, open gaps, of them
+            answered, charge ids)`` per session with blocking facilitator gaps still open; None before close.
+        close: the close of business time shown (``"5:00 PM"``).
+    """
+    parts: list[tuple[str, list[tuple[str, int]]]] = [
+        ("*Marked fixed in Slack, but still open after the re-check:*",
+         [(f"• {_charge_or_session(cid, session)} — {escape(', '.join(codes))}; marked fixed by "
+           f"{actions.mention(by)} at {at}", 1) for cid, session, codes, by, at in fixed_open]),
+        ("*Proposed voids — the facilitator says the patient did not attend:*",
+         [(f"• {escape(cid)} ({escape(session)}) — {actions.mention(by)} at {at}", 1)
+          for cid, session, by, at in proposed_voids]),
+        ("*Left early — attested time out beside the sheet's:*",
+         [(f"• {escape(cid)} ({escape(session)}) — left at {attested}, the sheet says {sheet or 'nothing'}; "
+           f"attested by {actions.mention(by)}", 1) for cid, session, attested, sheet, by in left_early]),
+        ("*Re-routed here — not the facilitator's group (assign it):*",
+         [(f"• {escape(session)} — {actions.mention(by)} at {at}", 1) for session, by, at in rerouted]),
+    ]
+    if still_open is not None:
+        title = f"*Still open at close of business{f' ({close})' if close else ''}, by facilitator:*"
+        entries = []
+        for uid, name, session, n, answered, charges in still_open:
+            who = actions.mention(uid) if uid else escape(name) if name else "(no facilitator named)"
+            ids = [escape(c) for c in charges[:MAX_IDS_PER_LINE]]
+            if len(charges) > len(ids):
+                ids.append(f"{len(charges) - len(ids)} more")
+            on = f" on {'charge' if len(charges) == 1 else 'charges'} {_join(ids)}" if ids else ""
+            entries.append((f"• {who} — {escape(session)}: {_count(n, 'gap')} open{on}"
+                            + (f" ({answered} answered in Slack)" if answered else ""), n))
+        parts.append((title, entries or [("• nothing: every blocking facilitator item is fixed", 0)]))
+    blocks: list[dict] = []
+    said = []
+    for title, entries in parts:
+        if not entries:
+            continue
+        for block in _pack([(title, 0), *entries], 3, max_items=MAX_SUMMARY_LINES + 1,
+                           more=lambda n: f"_… and {n} more — see the Responses sheet of the audit workbook_"):
+            blocks.append({**block.to_dict(), "block_id": f"{ANSWERS_BLOCK}-{len(blocks)}"})
+        said.append(f"{_strip_bold(title).rstrip(':')} {len(entries)}")
+    return blocks, "; ".join(said)
+
+
+def with_answer_sections(billing: OutgoingMessage, blocks: Sequence[dict], said: str) -> OutgoingMessage:
+    """The billing summary with its parts about answers replaced by ``blocks`` (before its closing
+    context line), within Slack's limits; the fallback text ends with ``said``."""
+    kept = [b for b in billing.blocks if not str(b.get("block_id", "")).startswith(ANSWERS_BLOCK)]
+    at = len(kept) - 1 if kept and kept[-1].get("type") == "context" else len(kept)
+    room = max(0, MAX_BLOCKS - len(kept))
+    merged = kept[:at] + list(blocks)[:room] + kept[at:]
+    text = billing.text.split(_ANSWERS_TEXT, 1)[0]
+    if said:
+        text = _clip(text, MAX_FALLBACK_CHARS - len(_ANSWERS_TEXT) - 200, _TRUNCATED) + _ANSWERS_TEXT + _clip(said, 200)
+    return dataclasses.replace(billing, blocks=merged, text=text)
+
+
+def reroute_message(alert: OutgoingMessage, by: str, at: str, channel: str) -> OutgoingMessage:
+    """A copy of a session alert for the billing channel, after its facilitator said "Not my group".
+
+    Same bullets and buttons (so the billing lead can answer it there); the header says it was
+    re-routed and by whom. Keyed ``<day>:reroute:<session>`` so later runs edit it in place.
+    """
+    day = alert.key.split(":", 1)[0]
+    note = (f":arrow_right_hook: *Re-routed to billing:* {actions.mention(by)} says this is not their group "
+            f"({at}). Assign it, then answer here or in this thread.")
+    blocks = [dict(b) for b in alert.blocks]
+    if blocks and blocks[0].get("type") == "header":
+        blocks[0] = {**blocks[0], "text": {**blocks[0]["text"],
+                                           "text": _clip(f"Re-routed: attendance gaps — {day}", MAX_HEADER_CHARS)}}
+    intro = 1 if len(blocks) > 1 and blocks[1].get("type") == "section" else None
+    if intro is not None:
+        text = blocks[1]["text"]["text"]
+        blocks[1] = {**blocks[1], "text": {**blocks[1]["text"],
+                                           "text": _clip(f"{note}\n{text}", MAX_SECTION_CHARS)}}
+    else:
+        blocks.insert(1, ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict())
+        blocks = blocks[:MAX_BLOCKS]
+    return OutgoingMessage(key=f"{day}:reroute:{alert.session}", channel=channel,
+                           text=_clip(f"{_strip_bold(note)}\n{alert.text}", MAX_FALLBACK_CHARS, _TRUNCATED),
+                           blocks=blocks, kind="reroute", session=alert.session, items=alert.items,
+                           targets=alert.targets, mention=alert.mention)
+
+
+def escalation_text(uid: str | None, leads: Sequence[str], session: str, items: Sequence[str], close: str) -> str:
+    """The thread reply raising again, before close of business, what nobody has answered or fixed."""
+    who = actions.mention(uid) if uid else " ".join(actions.mention(u) for u in leads) or "Facilitator"
+    shown = [f"• {escape(_clip(m, 400))}" for m in items[:MAX_SUMMARY_LINES]]
+    if len(items) > len(shown):
+        shown.append(f"_… and {len(items) - len(shown)} more — see the alert above_")
+    head = (f"{who} close of business is at {close}, and {_count(len(items), 'item')} on the "
+            f"{escape(session)} alert still {'blocks' if len(items) == 1 else 'block'} billing with no answer:")
+    tail = "Fix it and press *Fixed — re-check*, or answer with the buttons above or a reply here."
+    return _clip("\n".join([head, *shown, tail]), MAX_SECTION_CHARS)
+
+
+def _charge_or_session(charge_id: str | None, session: str) -> str:
+    return f"{escape(charge_id)} ({escape(session)})" if charge_id else escape(session)

@@ -1,10 +1,10 @@
 """The audit workbook: one XLSX per reconciled day, for the billing lead.
 
 Sheets, in order: Summary (a dashboard: the day's status, headline figures, two
-charts and small tables), Charges, Gaps, No-shows, Sessions, Sources,
-Authorizations (when an authorizations export is on file), Trends (the last
-business days in the ledger, with charts) and, only when there is something to
-keep, Earlier notes. Every table sheet is declared
+charts and small tables), Charges, Gaps, No-shows, Sessions, Sources, Responses
+(every answer given in Slack), Authorizations (when an authorizations export is on
+file), Trends (the last business days in the ledger, with charts) and, only when
+there is something to keep, Earlier notes. Every table sheet is declared
 once as a list of :class:`Column` (header, value function, format, wrapping)
 and written by the same loop; every sheet gets the same print setup
 (:func:`_print_setup`: landscape, one page wide, header rows repeated, a footer
@@ -64,7 +64,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from attendbot import AUDIT_WORKBOOK_MARK
 from attendbot.codes import Disposition, GapCode, Owner
-from attendbot.model import AuthStatus, ChargeResult, DayResult, DayStatus, DayTrend, Evidence, FileReport, Gap
+from attendbot.ledger import gap_id
+from attendbot.model import (AuthStatus, ChargeResult, DayResult, DayStatus, DayTrend, Evidence, FileReport, Gap,
+                             Response)
+from attendbot.outputs.slack_actions import ANSWER_WORDS
 
 log = logging.getLogger("attendbot.workbook")
 
@@ -141,6 +144,7 @@ def write_workbook(
     carc: Mapping[str, str] = _NO_CARC,
     trends: Sequence[DayTrend] = (),
     authorizations: Sequence[AuthStatus] = (),
+    responses: Sequence[Response] = (),
 ) -> Path:
     """Write the audit workbook for one reconciled day to ``path``, atomically.
 
@@ -169,6 +173,8 @@ def write_workbook(
             last): the Trends sheet, with charts. Empty: the sheet shows the day alone.
         authorizations: each patient's authorization as of the day: the
             Authorizations sheet, left out when there are none.
+        responses: every answer given in Slack to the day's alerts: the Responses sheet, and
+            an "Answered in Slack" cell on each Gaps and Sessions row they concern.
 
     Returns:
         ``path``. The file SHALL be complete or absent: it is written to a temp
@@ -187,10 +193,11 @@ def write_workbook(
     _write_summary(wb.create_sheet("Summary"), result, files, program, status, carc)
     tables: list[tuple[str, Sequence[Column], Sequence[Any]]] = [
         ("Charges", _charge_columns(lead_work), result.charges),
-        ("Gaps", _gap_columns(carc), result.gaps),
+        ("Gaps", [*_gap_columns(carc), _gap_answers(result.day, responses)], result.gaps),
         ("No-shows", NO_SHOWS, result.no_shows),
-        ("Sessions", SESSIONS, result.sessions),
+        ("Sessions", [*SESSIONS, _session_answers(responses)], result.sessions),
         ("Sources", SOURCES, files),
+        (RESPONSES, RESPONSE_COLUMNS, list(responses)),
     ]
     if authorizations:
         tables.append((AUTHORIZATIONS, AUTHORIZATION_COLUMNS, authorizations))
@@ -200,7 +207,7 @@ def write_workbook(
         ws = wb.create_sheet(title)
         n = _write_table(ws, columns, rows)
         _decorate(ws, title, columns, n)
-    _write_trends(wb.create_sheet(TRENDS, index=wb.sheetnames.index("Sources") + 1 + bool(authorizations)),
+    _write_trends(wb.create_sheet(TRENDS, index=wb.sheetnames.index(RESPONSES) + 1 + bool(authorizations)),
                   list(trends) or [_day_trend(result)])
     for ws in wb.worksheets:
         _print_setup(ws, program, result.day)
@@ -447,6 +454,68 @@ KEPT_NOTES: list[Column] = [
     Column("Why it is here", lambda w: "typed beside a charge that this run no longer has for the day "
                                        "(gone from the charge export, or its id changed)", width=40, wrap=True),
 ]
+
+
+RESPONSES = "Responses"
+ANSWERED = "Answered in Slack"
+
+
+def _answered_at(r: Response) -> Any:
+    """When an answer was given, as the program's local time (Excel has no time zones)."""
+    try:
+        return dt.datetime.fromisoformat(r.at).replace(tzinfo=None)
+    except (TypeError, ValueError):
+        return r.at
+
+
+def _clock_cell(value: str | None) -> Any:
+    try:
+        return dt.time.fromisoformat(value) if value else None
+    except ValueError:
+        return value
+
+
+def _who(r: Response) -> str:
+    return f"{r.by_name} ({r.by})" if r.by_name else r.by
+
+
+RESPONSE_COLUMNS: list[Column] = [
+    Column("Answered at", _answered_at),
+    Column("By", _who, wrap=True, max_width=28),
+    Column("Answer", lambda r: ANSWER_WORDS.get(r.answer, r.answer)),
+    Column("Session", lambda r: r.session, wrap=True, max_width=30),
+    Column("Gap", lambda r: r.gap_code),
+    Column("Charge ID", lambda r: r.charge_id),
+    Column("Detail", lambda r: r.detail, wrap=True, max_width=MESSAGE_WIDTH),
+    Column("Attested time out", lambda r: _clock_cell(r.attested_time)),
+    Column("Time out on the sheet", lambda r: _clock_cell(r.sheet_time)),
+]
+
+
+def _said(r: Response) -> str:
+    at = _answered_at(r)
+    when = f"{at:%H:%M}" if isinstance(at, dt.datetime) else str(at)
+    detail = f": {r.detail}" if r.answer in ("left_early", "note") and r.detail else ""
+    return f"{ANSWER_WORDS.get(r.answer, r.answer)} — {r.by_name or r.by}, {when}{detail}"
+
+
+def _gap_answers(day: dt.date, responses: Sequence[Response]) -> Column:
+    """The answers covering each gap (by the ledger's gap id), oldest first."""
+    def value(g: Gap) -> str | None:
+        gid = gap_id(day, g)
+        said = [_said(r) for r in responses if gid in r.gap_ids and r.answer != "note"]
+        return "; ".join(said) or None
+
+    return Column(ANSWERED, value, wrap=True, max_width=40)
+
+
+def _session_answers(responses: Sequence[Response]) -> Column:
+    """The answers and thread notes given on each session's alert."""
+    def value(s: Any) -> str | None:
+        said = [_said(r) for r in responses if r.session == s.label]
+        return "; ".join(said) or None
+
+    return Column(ANSWERED, value, wrap=True, max_width=50)
 
 
 # --- across days: authorizations and trends ----------------------------------------
