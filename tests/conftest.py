@@ -12,3 +12,13 @@ from builders import Program
 @pytest.fixture
 def program(tmp_path: Path) -> Program:
     return Program(tmp_path / "program")
+
+
+@pytest.fixture
+def stub():
+    """The local Slack Web API stub (tests/slack_stub.py) on a free loopback port."""
+    from slack_stub import SlackStub
+
+    server = SlackStub().start()
+    yield server
+    server.stop()

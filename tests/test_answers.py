@@ -28,7 +28,6 @@ from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 
-from slack_stub import SlackStub
 from socket_mode_stub import SocketModeStub
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -53,13 +52,6 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
-
-
-@pytest.fixture
-def stub():
-    server = SlackStub().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

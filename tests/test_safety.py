@@ -530,15 +530,6 @@ TOKEN = "xoxb-1111-2222-TopSecretValue"
 APP_TOKEN = "xapp-1-A0B1-AnotherSecret"
 
 
-@pytest.fixture
-def stub():
-    from slack_stub import SlackStub
-
-    server = SlackStub().start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("fault", [{"status": 200}, {"status": 502}], ids=["slack error", "proxy page"])
 def test_a_token_echoed_in_an_error_never_reaches_the_outbox_the_log_or_the_billing_summary(
         tmp_path, monkeypatch, stub, caplog, fault):

@@ -17,20 +17,12 @@ from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 
-from slack_stub import SlackStub
 
 DAY = dt.date(2026, 11, 24)
 AFTERNOON = dt.datetime(2026, 11, 24, 16, 30, tzinfo=ZoneInfo("America/Chicago"))
 PATIENT_WORDS = ("Núñez", "Nunez", "NUNEZ", "Okafor", "Brennan", "Castillo", "Hughes", "Lindqvist", "Fischer",
                  "Adeyemi", "Kowalski", "Silva", "Dubois", "Ngata", "Tran", "Abernathy", "Mbeki", "Reyes", "Vance",
                  "Jordan Fey", "0048")
-
-
-@pytest.fixture
-def stub():
-    server = SlackStub().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
