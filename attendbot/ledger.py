@@ -163,6 +163,15 @@ def m008_responses(db: sqlite_utils.Database) -> None:
     db["day_marks"].create({"day": str, "what": str, "at": str}, pk=("day", "what"))
 
 
+@MIGRATIONS()
+def m009_kept_outcomes(db: sqlite_utils.Database) -> None:
+    """What a day's last run gave, kept for a re-run with nothing changed (:mod:`attendbot.rerun`),
+    with the digest of what its audit workbook shows; and which run a re-run reused."""
+    db["runs"].add_column("reused_run", int)
+    db["kept_outcomes"].create({"day": str, "key": str, "run_id": int, "valid_until": str, "outcome": str,
+                                "workbook_digest": str}, pk="day")
+
+
 # --- records <-> rows -------------------------------------------------------------
 
 
@@ -434,6 +443,7 @@ _PURGE_PLAN: tuple[tuple[str, str], ...] = (
     ("responses", "day < :cut"),
     ("escalations", "day < :cut"),
     ("day_marks", "day < :cut"),
+    ("kept_outcomes", "day < :cut"),
     ("problems", f"file_sha IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
     ("files", f"sha256 IN (SELECT f.sha256 FROM files f WHERE {_OLD_FILE})"),
     ("runs", "day < :cut"),
@@ -514,10 +524,11 @@ class Ledger:
             raise AttendbotError(f"could not read the ledger {path} ({exc})") from exc
         return [dt.datetime.fromisoformat(s) for (s,) in rows if s]
 
-    def start_run(self, day: dt.date, dry_run: bool) -> int:
+    def start_run(self, day: dt.date, dry_run: bool, reused_run: int | None = None) -> int:
         with self.db.atomic():
+            reused = {"reused_run": reused_run} if reused_run else {}
             return self.db["runs"].insert({"day": day.isoformat(), "started_at": _now(), "status": "running",
-                                           "dry_run": int(dry_run)}).last_pk
+                                           "dry_run": int(dry_run), **reused}).last_pk
 
     def finish_run(self, run_id: int, status: str, summary: dict | None = None) -> None:
         """Close the run's row; its summary is cleaned of secrets. Recording a ``failed`` run is best
@@ -967,6 +978,37 @@ class Ledger:
         row = self.db.execute("SELECT at FROM day_marks WHERE day = ? AND what = ?",
                               [day.isoformat(), what]).fetchone()
         return row[0] if row else None
+
+    # --- kept outcomes (re-runs that do no work twice) ----------------------------
+
+    def kept_outcome(self, day: dt.date) -> dict | None:
+        rows = list(self.db["kept_outcomes"].rows_where("day = ? AND key IS NOT NULL", [day.isoformat()]))
+        return rows[0] if rows else None
+
+    def keep_outcome(self, day: dt.date, key: str, run_id: int, valid_until: str | None, outcome: str) -> None:
+        with self.db.atomic():
+            self.db["kept_outcomes"].upsert({"day": day.isoformat(), "key": key, "run_id": run_id,
+                                             "valid_until": valid_until, "outcome": outcome}, pk="day")
+
+    def changed_since(self, run_id: int, day: dt.date) -> bool:
+        """Whether, since run ``run_id``, a file was recorded or a run of ``day`` or an earlier day
+        (other than a reused one) was started: what could change ``day``'s result."""
+        files = self.db.execute("SELECT 1 FROM files WHERE run_id > ? LIMIT 1", [run_id]).fetchone()
+        runs = self.db.execute("SELECT 1 FROM runs WHERE id > ? AND day <= ? AND reused_run IS NULL LIMIT 1",
+                               [run_id, day.isoformat()]).fetchone()
+        return bool(files or runs)
+
+    def newest_response(self) -> int:
+        """The id of the newest answer or note given in Slack (0: none yet)."""
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM responses").fetchone()[0]
+
+    def workbook_digest(self, day: dt.date) -> str | None:
+        row = self.db.execute("SELECT workbook_digest FROM kept_outcomes WHERE day = ?", [day.isoformat()]).fetchone()
+        return row[0] if row else None
+
+    def keep_workbook_digest(self, day: dt.date, digest: str) -> None:
+        """Written inside the transaction that records the day's results (with the workbook)."""
+        self.db["kept_outcomes"].upsert({"day": day.isoformat(), "workbook_digest": digest}, pk="day")
 
     # --- retention ------------------------------------------------------------
 

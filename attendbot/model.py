@@ -221,6 +221,7 @@ class FileReport:
     days: tuple[str, ...] = ()  # ISO dates the file holds rows for
     used_for_day: bool = False  # this run's day took its rows of this kind from this file
     quarantined_to: str | None = None
+    retry: bool = False  # left in the inbox for the next run to try again (still being written, could not be opened)
 
     def as_dict(self) -> dict:
         return {"path": self.path, "kind": self.kind, "status": str(self.status), "detail": self.detail}
@@ -527,3 +528,4 @@ class DayOutcome:
     slack: SlackOutcome
     status: DayStatus = DayStatus()
     responses: tuple[Response, ...] = ()  # every answer given in Slack to the day's alerts
+    reused_run: int | None = None  # nothing had changed since this run: its outcome, re-emitted (attendbot.rerun)

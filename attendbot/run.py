@@ -18,13 +18,10 @@ from collections import defaultdict
 from attendbot.codes import GapCode
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError, ConfigError
-from attendbot.ingest import Ingest
+from attendbot import rerun
+from attendbot.ingest import Ingest, inbox
 from attendbot.ledger import Ledger, exclusive
 from attendbot.model import DayOutcome, DayResult, DayStatus, Evidence, FileReport, FileStatus
-from attendbot.outputs.slack_answers import day_responses
-from attendbot.outputs.slack_delivery import deliver
-from attendbot.outputs.slack_followup import collect_notes
-from attendbot.outputs.workbook import workbook_path, write_workbook
 from attendbot.reconcile import reconcile
 from attendbot.reconcile.across_days import History, authorization_status
 
@@ -60,13 +57,31 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
     with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
         ledger = Ledger(settings.db)
         try:
-            run_id = ledger.start_run(day, dry_run)
+            live = not dry_run and bool(settings.slack_token)
+            if live:
+                from attendbot.outputs.slack_followup import collect_notes
+
+                collect_notes(settings, ledger, day)  # replies in the alerts' threads since the last pass
+            listed, newest_change = inbox.listing(settings.inbox)
+            before = rerun.key(settings, ledger, day, listed, dry_run=dry_run, alerts=alerts)
+            kept = rerun.kept(settings, ledger, day, before, newest_change, now)
+            run_id = ledger.start_run(day, dry_run, reused_run=kept.run_id if kept else None)
+            if kept:  # nothing it depends on changed: the last run's outcome, re-emitted
+                outcome = rerun.again(kept, run_id)
+                ledger.finish_run(run_id, "ok", summarize(outcome))
+                return outcome
             try:
                 outcome = _run(settings, ledger, run_id, day, now, dry_run=dry_run, alerts=alerts)
             except BaseException as exc:
                 ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
                 raise
             ledger.finish_run(run_id, "ok", summarize(outcome))
+            after = inbox.listing(settings.inbox)[0]
+            if set(after) <= set(listed) and not any(f.retry for f in outcome.files):
+                # kept under the inbox as the run left it (quarantined files gone), unless a file
+                # came or changed meanwhile, or one was left to try again
+                rerun.keep(settings, ledger, outcome, rerun.key(settings, ledger, day, after, dry_run=dry_run,
+                                                                alerts=alerts), now, live=live)
             return outcome
         finally:
             ledger.close()
@@ -74,6 +89,11 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
 
 def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.datetime, *,
          dry_run: bool, alerts: bool) -> DayOutcome:
+    # The outputs' libraries (openpyxl, slack-sdk) are imported only by a run that writes them.
+    from attendbot.outputs.slack_answers import day_responses
+    from attendbot.outputs.slack_delivery import deliver
+    from attendbot.outputs.workbook import workbook_path, write_workbook
+
     files, left = Ingest(settings, ledger, run_id, day).all()
     charges, attendance, sheets, used = ledger.day_records(day)
     history, auth_files = history_for(settings, ledger, day, charges)
@@ -91,21 +111,23 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
                        problems=problems, history=history)
     authorizations = authorization_status(day, result.charges, history, settings.payers.policy_for)
     status = day_status(settings, day, result, left, ledger.replaced_charge_lines(day))
-    if not dry_run and settings.slack_token:
-        collect_notes(settings, ledger, day)  # replies in the alerts' threads since the last pass
     responses = day_responses(settings, ledger, day)
     # The day's results and its workbook land together: if the workbook cannot be
     # written, the results are rolled back and the ledger keeps the previous state.
     with ledger.db.atomic():
         events = ledger.record_results(run_id, result)
         trends = ledger.trends(trend_days(settings, ledger, day))
-        try:
-            path = write_workbook(result, list(files), workbook_path(settings.audit_dir, day),
-                                  program=settings.program.name, status=status, carc=settings.carc,
-                                  trends=trends, authorizations=authorizations, responses=responses)
-        except OSError as exc:
-            raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
-                                 f"{exc.strerror or exc}") from exc
+        path = workbook_path(settings.audit_dir, day)
+        shows = rerun.digest(result, files, settings.program.name, status, settings.carc, trends, authorizations,
+                             responses)
+        if shows != ledger.workbook_digest(day) or not path.is_file():  # else it already shows all of this
+            try:
+                write_workbook(result, list(files), path, program=settings.program.name, status=status,
+                               carc=settings.carc, trends=trends, authorizations=authorizations, responses=responses)
+            except OSError as exc:
+                raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
+                                     f"{exc.strerror or exc}") from exc
+            ledger.keep_workbook_digest(day, shows)
     slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts, status=status)
     return DayOutcome(day, run_id, result, files, path, events, slack, status, responses)
 
@@ -190,4 +212,4 @@ def summarize(outcome: DayOutcome) -> dict:
     for cr in outcome.result.charges:
         counts[str(cr.disposition)] = counts.get(str(cr.disposition), 0) + 1
     return {"dispositions": counts, "gaps": len(outcome.result.gaps), "files": len(outcome.files),
-            "gap_events": outcome.gap_events}
+            "gap_events": outcome.gap_events, **({"reused_run": outcome.reused_run} if outcome.reused_run else {})}

@@ -59,7 +59,7 @@ class Ingest:
             if path in changing:
                 reports.append(FileReport(shown, "unknown", FileStatus.IGNORED,
                                           f"still being written after waiting {self.settings.main.paths.settle_seconds:g} s; "
-                                          "left for the next run"))
+                                          "left for the next run", retry=True))
                 continue
             reports.append(self.one(path, shown))
         return reports, len(changing)
@@ -78,7 +78,8 @@ class Ingest:
         try:
             st = path.lstat()
         except OSError as exc:
-            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry")
+            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry",
+                              retry=True)
         if not stat.S_ISREG(st.st_mode):  # swapped for a link or a pipe since the inbox was listed
             return FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
                               else "not a regular file: it is never opened")
@@ -99,7 +100,7 @@ class Ingest:
             return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", exc.reason)
         except OSError as exc:
             return FileReport(shown, "unknown", "ignored",
-                              f"could not be opened ({exc.strerror or exc}); will retry")
+                              f"could not be opened ({exc.strerror or exc}); will retry", retry=True)
         finally:
             src.close()
 
@@ -120,7 +121,8 @@ class Ingest:
         if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != sha256):
             return FileReport(shown, "unknown", "ignored",
                               outcome.reason if outcome.status == "retry"
-                              else "changed while it was being read (still being written?); left for the next run")
+                              else "changed while it was being read (still being written?); left for the next run",
+                              retry=True)
         if outcome.status == "ignored":
             report = FileReport(shown, "unknown", "ignored", outcome.reason, sha256)
             if not (known and known["status"] == "ignored" and known["detail"] == report.detail):

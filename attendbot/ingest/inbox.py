@@ -128,6 +128,24 @@ def skipped(inbox: Path) -> Iterator[Entry]:
             yield entry
 
 
+def listing(inbox: Path) -> tuple[list[tuple], float]:
+    """What the filesystem says of every inbox entry, without opening one: each entry's name, why
+    it is not read (or None), size, modification and change times, inode and mode; and the newest
+    modification time among them (0 for an empty inbox). A file written, replaced, renamed,
+    touched or given new permissions changes its line."""
+    lines, newest = [], 0.0
+    for entry in scan(inbox):
+        try:
+            st = entry.path.lstat()
+        except OSError as exc:
+            lines.append((entry.path.as_posix(), entry.reason, exc.errno))
+            continue
+        lines.append((entry.path.as_posix(), entry.reason, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                      st.st_ino, st.st_mode))
+        newest = max(newest, st.st_mtime)
+    return lines, newest
+
+
 #: A file unchanged (size and modification time) for this long has stopped being written.
 QUIET_SECONDS = 1.0
 

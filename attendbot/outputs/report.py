@@ -60,6 +60,8 @@ def human_summary(outcome: DayOutcome) -> str:
     if result.unknown_payers:
         lines.append("  payers matching no section of payers.toml (defaults used): " + ", ".join(result.unknown_payers))
     events = outcome.gap_events
+    if outcome.reused_run:
+        lines.append(f"  nothing changed since run {outcome.reused_run}: its result, shown again without redoing it")
     if any(events.values()):
         lines.append("  since the last run: " + ", ".join(f"{n} {what}" for what, n in events.items() if n))
     slack = outcome.slack
