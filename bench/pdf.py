@@ -38,6 +38,7 @@ import pdfplumber
 import pypdfium2
 from pypdfium2.version import PDFIUM_INFO, PYPDFIUM_INFO
 
+from bare import bare_pdfium, bare_plumber
 from attendbot.readers.pdf_backend import open_pdf
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.source import SourceFile
@@ -58,29 +59,6 @@ def large_day(folder: Path, pages: int) -> list[Path]:
                   "9:00", "12:00") for i in range(12)]) for p in range(pages)]
     return [write_signin_pdf(folder / f"signin-{n // PAGES_PER_FILE:02d}.pdf", sheets[n:n + PAGES_PER_FILE])
             for n in range(0, pages, PAGES_PER_FILE)]
-
-
-def bare_plumber(files: list[Path]) -> None:
-    for path in files:
-        with pdfplumber.open(path) as pdf:
-            for page in pdf.pages:
-                page.extract_text()
-                page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
-
-
-def bare_pdfium(files: list[Path]) -> None:
-    for path in files:
-        pdf = pypdfium2.PdfDocument(path.read_bytes())
-        try:
-            for page in pdf:
-                textpage = page.get_textpage()
-                textpage.get_text_range()
-                for _ in page.get_objects():
-                    pass
-                textpage.close()
-                page.close()
-        finally:
-            pdf.close()
 
 
 def reader(backend: str) -> Callable[[list[Path]], object]:

@@ -55,7 +55,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.series import DataPoint
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.page import PageMargins
@@ -1122,6 +1122,14 @@ _TOP = Alignment(vertical="top")
 _HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="bottom")
 
 
+def _named_style(ws: Worksheet, name: str, alignment: Alignment) -> str:
+    """A named cell style of the workbook (added the first time): giving thousands of cells a style
+    by name is cheap, where giving each its own Alignment makes openpyxl look it up each time."""
+    if name not in ws.parent.named_styles:
+        ws.parent.add_named_style(NamedStyle(name=name, alignment=alignment))
+    return name
+
+
 def _write_table(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Any]) -> int:
     """Header row (bold, frozen), one row per item, an auto-filter, widths from content.
 
@@ -1137,10 +1145,11 @@ def _write_table(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Any]) 
     values: list[list[Any]] = []
     for item in rows:
         values.append([column.value(item) for column in columns])
+    wrapped, top = _named_style(ws, "attendbot wrapped", _WRAP), _named_style(ws, "attendbot top", _TOP)
     for n, row_values in enumerate(values, start=2):
         for j, (column, value) in enumerate(zip(columns, row_values), start=1):
+            ws.cell(row=n, column=j).style = wrapped if column.wrap else top  # before the number format
             _put(ws, n, j, value, column.number_format)
-            ws.cell(row=n, column=j).alignment = _WRAP if column.wrap else _TOP
             widths[j - 1] = max(widths[j - 1], _shown_width(value, column.number_format))
     final = [column.width or min(max(width + 2, MIN_WIDTH), column.max_width)
              for column, width in zip(columns, widths)]
