@@ -116,14 +116,17 @@ def test_an_upside_down_page_is_read_turned_round_and_says_so(scanned_sheet):
 
 
 def _roster(path: Path, tick_row: int | None = None, group: str = "Coping Skills",
-            hours: tuple[int, int] = (13, 15)) -> Path:
-    """A printed roster (the fast kind of scan to read), rows 1 and 3 signed; optionally a short
-    tick in one row's signature box: too much ink for an empty box, too little for a signature."""
+            hours: tuple[int, int] = (13, 15), facilitator: bool = False) -> Path:
+    """A printed roster (the fast kind of scan to read), rows 1 and 3 signed (and the footer, with
+    ``facilitator``); optionally a short tick in one row's signature box: too much ink for an empty
+    box, too little for a signature."""
     pdf, [page] = build_rosters_pdf([Roster(group, DAY, dt.time(hours[0]), dt.time(hours[1]), "Dana Whitfield",
                                             ("Chen, Bo", "Quinlan, Avery", "Reyes, Mateo"))], "Riverbend")
     canvas = PdfCanvas(pdf)
     for row in (1, 3):
         canvas.curve(_scribble(f"row {row}", page.rows[row]["signature"]))
+    if facilitator:
+        canvas.curve(_scribble("facilitator", page.facilitator_signature))
     if tick_row is not None:
         x, y, w, h = page.rows[tick_row]["signature"]
         pdf.set_line_width(1.0)
@@ -158,25 +161,46 @@ def test_a_doubtful_signature_box_is_scan_uncertain_naming_page_and_row_and_coun
     assert sheet.lines[1].confidence < 0.5 <= sheet.lines[0].confidence
 
 
-def test_a_doubtful_box_reaches_the_day_as_a_scan_uncertain_gap_and_its_charge_is_held(tmp_path):
+def test_a_doubtful_box_reaches_the_facilitators_alert_naming_page_and_row_and_holds_its_charge(
+        tmp_path, monkeypatch, stub):
+    # issue 16: SCAN_UNCERTAIN is facilitator-owned and blocking, so it belongs in the session's alert
+    # (through the real Slack client, to the loopback stub), not only in the billing summary
+    from attendbot.outputs import slack_delivery
+    from attendbot.run import run_day
     from attendbot.samples.tables import write_table_csv, write_table_xlsx
 
     program = Program(tmp_path / "p")
+    program.config_path.write_text(program.config_path.read_text().replace(
+        "[slack]\n", f'[slack]\napi_url = "{stub.url}"\n'))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setattr(slack_delivery, "PACE_SECONDS", 0.0)
     names = [("M-1", "Chen, Bo"), ("M-2", "Quinlan, Avery"), ("M-3", "Reyes, Mateo")]
     write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
                      [charge_row(f"C-{i}", mrn, name) for i, (mrn, name) in enumerate(names, start=1)])
     write_table_csv(program.inbox / "ehr.csv", EHR_HEADER, [ehr_row(mrn, name) for mrn, name in names])
-    roster = _roster(tmp_path / "tick.pdf", tick_row=2, group="Morning Process Group", hours=(9, 12))
+    roster = _roster(tmp_path / "tick.pdf", tick_row=2, group="Morning Process Group", hours=(9, 12),
+                     facilitator=True)
     scanned(roster, program.inbox / "scan", ScanStyle(dpi=200, seed=5), "png")
-    outcome = program.run()
+    outcome = run_day(program.settings(), DAY, dry_run=False)
     [report] = [f for f in outcome.files if f.path.endswith("scan.png")]
     assert (report.kind, report.status) == ("signin", "read")
     [gap] = [g for g in outcome.result.gaps if g.code is GapCode.SCAN_UNCERTAIN]
     assert (gap.evidence.file.endswith("scan.png"), gap.evidence.page, gap.evidence.row) == (True, 1, 2)
     assert "signature box" in gap.message and "Quinlan" not in gap.message
+    [session] = outcome.result.sessions
+    assert (gap.session_key, gap.line, gap.charge_id, gap.patient_id) == (session.key, 2, "C-2", "M-2")
     by_charge = {cr.charge.charge_id: (str(cr.disposition), {g.code for g in cr.gaps}) for cr in outcome.result.charges}
-    assert by_charge["C-2"][0] == "hold" and GapCode.MISSING_SIGNATURE in by_charge["C-2"][1]  # unsigned, never guessed
-    assert GapCode.MISSING_SIGNATURE not in by_charge["C-1"][1] | by_charge["C-3"][1]
+    assert by_charge["C-2"] == ("hold", {GapCode.SCAN_UNCERTAIN, GapCode.MISSING_SIGNATURE,  # unsigned, never guessed
+                                         GapCode.ATTENDANCE_CONFLICT})
+    assert by_charge["C-1"] == by_charge["C-3"] == ("ready", set())
+
+    [alert] = stub.posted("C0GROUPS")
+    [billing] = stub.posted("C0BILLING")
+    assert "<@U01DANA>" in alert["text"] and "1 item to fix" in alert["text"]
+    [bullet] = [ln for ln in alert["text"].splitlines() if ln.startswith("• ")]
+    assert bullet.startswith("• Page 1 row 2 of the scanned sheet scan.png: the signature box could not be read")
+    assert "charge C-2" in bullet and "scan.png, page 1, line 2" in bullet and "Quinlan" not in bullet
+    assert "Page 1 row 2" not in billing["text"] and "no session" not in billing["text"]
 
 
 def test_judging_ink_has_a_band_where_nothing_is_decided():
