@@ -157,7 +157,9 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             sheet_lines=len(sheet.lines) if sheet else 0,
             minutes=max(session_minutes) if session_minutes else None, key=session.ident,
             facilitator_note=who.note,
-            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of}))
+            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of},
+            read_by=sheet.how if sheet else None,
+            scanned_lines=tuple(ln for ln in sheet.lines if ln.how) if sheet else ()))
 
     # The patient-day: each patient's charges in export order, then minutes and units.
     by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
