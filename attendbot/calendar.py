@@ -96,6 +96,18 @@ class Calendar:
         """
         return business_days_before(self.is_business_day, day, 1)
 
+    def next_business_day(self, day: dt.date) -> dt.date:
+        """The first business day strictly after ``day`` (the day the afternoon's rosters are for).
+
+        Raises:
+            ValueError: no business day in the year after ``day`` (a configuration that closes everything).
+        """
+        for ahead in range(1, 367):
+            candidate = day + dt.timedelta(days=ahead)
+            if self.is_business_day(candidate):
+                return candidate
+        raise ValueError(f"no business day in the year after {day}")
+
 
 def business_days_before(is_business_day, day: dt.date, n: int) -> dt.date:
     """The day ``n`` business days before ``day`` (``n = 0``: ``day`` itself), counting

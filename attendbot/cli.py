@@ -247,23 +247,19 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_rosters(args: argparse.Namespace) -> int:
-    from attendbot.outputs.rosters import write_rosters
-    from attendbot.rosters import day_charges, rosters_for
+    from attendbot.rosters import print_rosters
 
     settings = config.load(args.config)
-    charges, source = day_charges(settings, args.date)
-    if not charges:
+    out = Path(args.out) if args.out else settings.audit_dir / f"{args.date.isoformat()}-rosters.pdf"
+    printed = print_rosters(settings, args.date, out)
+    if printed is None:
         print(f"attendbot: no charge export in {settings.inbox} has charges on {args.date}: nothing to print",
               file=sys.stderr)
         return 1
-    rosters = rosters_for(charges, args.date)
-    out = Path(args.out) if args.out else settings.audit_dir / f"{args.date.isoformat()}-rosters.pdf"
-    try:
-        write_rosters(out, rosters, settings.program.name)
-    except OSError as exc:
-        raise AttendbotError(f"the rosters could not be written to {out}: {exc.strerror or exc}") from exc
-    print(f"wrote {len(rosters)} roster{'s' if len(rosters) != 1 else ''} for {args.date} from {source} to {out}")
-    for roster in rosters:
+    n = len(printed.rosters)
+    done = "wrote" if printed.written else "unchanged:"
+    print(f"{done} {n} roster{'s' if n != 1 else ''} for {args.date} from {printed.source} to {out}")
+    for roster in printed.rosters:
         print(f"  {roster.group}: {len(roster.names)} scheduled")
     return 0
 

@@ -18,6 +18,9 @@ token (``xoxb-…``, ``xoxp-…``, ``xapp-…``) or a key named like a secret
 (``token``, ``bot_token``, ``slack_token``, ``secret``, ``password`` …) stops the
 run with a message to put the token in ``SLACK_BOT_TOKEN`` instead.
 
+``[rosters] folder`` (attendbot.toml; default ``""`` = off): where ``attendbot serve`` prints the
+next business day's rosters after each afternoon run (:class:`RostersSection`); never inside the inbox.
+
 ``[retention] keep_days`` (attendbot.toml; default 0 = off): how many days of
 records ``attendbot purge`` keeps. With ``keep_days = 90``, ``attendbot purge``
 deletes the ledger rows, audit workbooks and quarantined files of service days
@@ -147,11 +150,20 @@ class RetentionSection(_Section):
     keep_days: Annotated[int, Field(ge=0, le=36500)] = 0
 
 
+class RostersSection(_Section):
+    """Printed rosters from ``attendbot serve``: after each afternoon run it writes the next business
+    day's rosters (the same PDF as ``attendbot rosters``) to ``<folder>/rosters-YYYY-MM-DD.pdf``.
+    ``folder`` is resolved like ``[paths]``; ``""`` (the default) turns printing off."""
+
+    folder: str = ""
+
+
 class MainFile(_Section):
     program: ProgramSection = Field(default_factory=ProgramSection)
     paths: PathsSection = Field(default_factory=PathsSection)
     slack: SlackSection = Field(default_factory=SlackSection)
     retention: RetentionSection = Field(default_factory=RetentionSection)
+    rosters: RostersSection = Field(default_factory=RostersSection)
     columns: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     carc: dict[str, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)  # gap code -> likely CARC
 
@@ -373,6 +385,7 @@ class Settings:
     inbox: Path
     db: Path
     audit_dir: Path
+    rosters_dir: Path | None = None  # where `serve` prints the next business day's rosters; None: it does not
 
     @property
     def program(self) -> ProgramSection:
@@ -489,6 +502,7 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
         inbox=resolve(inbox or main.paths.inbox),
         db=resolve(db or main.paths.db),
         audit_dir=resolve(audit_dir or main.paths.audit_dir),
+        rosters_dir=resolve(main.rosters.folder) if main.rosters.folder.strip() else None,
     )
     _refuse_unsafe_inbox(settings, _shown(path, base), "--inbox" if inbox else "paths.inbox")
     return settings
@@ -496,8 +510,9 @@ def load(config_path: str | os.PathLike | None = None, *, inbox: str | None = No
 
 def _refuse_unsafe_inbox(settings: Settings, source: str, key: str) -> None:
     """The inbox is a folder of its own: attendbot moves unreadable files out of it, so it is never
-    the filesystem root or a home folder, and never holds the ledger, the audit folder or the
-    quarantine (attendbot would read, move or quarantine its own files)."""
+    the filesystem root or a home folder, and never holds the ledger, the audit folder, the
+    quarantine or the printed rosters (attendbot would read, move or quarantine its own files: a
+    printed roster is a sign-in sheet nobody has signed)."""
     inbox = settings.inbox.resolve()
     advice = "give attendbot an inbox folder of its own (it moves unreadable files out of it)"
     if inbox == Path(inbox.anchor):
@@ -508,8 +523,9 @@ def _refuse_unsafe_inbox(settings: Settings, source: str, key: str) -> None:
     inside = sorted(h for h in homes if inbox in h.parents)
     if inside:
         raise ConfigError(source, key, f"{settings.inbox} holds home folders ({inside[0]}): {advice}")
+    rosters = [("the rosters folder (rosters.folder)", settings.rosters_dir)] if settings.rosters_dir else []
     for what, place in (("the ledger", settings.db), ("the audit folder (paths.audit_dir)", settings.audit_dir),
-                        ("the quarantine folder", settings.inbox.parent / "quarantine")):
+                        ("the quarantine folder", settings.inbox.parent / "quarantine"), *rosters):
         where = place.resolve()
         if where == inbox or inbox in where.parents:
             raise ConfigError(source, key, f"{settings.inbox} contains {what} ({place}): keep the inbox "

@@ -321,6 +321,8 @@ class SessionSummary:
     key: str = ""  # unique within the day: what gaps and charges name the session by
     facilitator_note: str | None = None  # the sheet, EHR and charge export name different people: for billing
     lines: Mapping[str, Evidence] = field(default_factory=dict)  # charge id -> its patient's sheet line
+    read_by: str | None = None  # how the sheet was read: None (digital, or no sheet), "ocr" or "roster"
+    scanned_lines: tuple[SigninLine, ...] = ()  # the sheet's lines read from a scan, each with how and confidence
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ Never two reconciliations at once: the worker is single-threaded, and
 excludes a cron-started ``attendbot run``. A lock held elsewhere is just a failed
 run: logged, and retried :data:`RETRY_AFTER` later.
 
+With ``[rosters] folder`` set, each afternoon run of today (and each follow-up) is followed
+by printing the next business day's rosters into that folder (:meth:`Worker._print_rosters`).
+
 Logging goes to ``logging.getLogger("attendbot.worker")``: one INFO line per
-decision, file counts but never file names or patient data.
+decision, file counts but never inbox file names or patient data.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from attendbot.listener import Listener, app_token
 from attendbot.model import DayOutcome
 from attendbot.outputs.report import console_text
 from attendbot.outputs.slack_followup import escalate, escalation_due, report_close
+from attendbot.rosters import print_rosters
 from attendbot.run import run_day
 
 log = logging.getLogger("attendbot.worker")
@@ -205,6 +209,8 @@ class Worker:
             if self._reconcile(today, now, alerts=True):
                 done.append(today)
         self._answers_due(now, close)
+        if today in done:
+            self._print_rosters(today)
         return done
 
     def serve(self, stop: threading.Event, interval: float = TICK_SECONDS) -> None:
@@ -250,8 +256,7 @@ class Worker:
         except Exception as exc:  # the worker keeps running whatever a run raised
             retry_at = now + RETRY_AFTER
             self._retry_at[day] = retry_at
-            what = str(exc) if isinstance(exc, AttendbotError) else f"{type(exc).__name__}: {exc}"
-            log.error("reconciling %s failed: %s; trying again after %s", day, what[:500], f"{retry_at:%H:%M}")
+            log.error("reconciling %s failed: %s; trying again after %s", day, _failure(exc), f"{retry_at:%H:%M}")
             log.debug("reconciling %s failed", day, exc_info=True)
             return False
         log.info("reconciled %s", day)
@@ -260,6 +265,33 @@ class Worker:
         if snapshot is not None:
             self._last_run, self._seen = now, snapshot
         return True
+
+    def _print_rosters(self, today: dt.date) -> None:
+        """After today's afternoon run (and each follow-up), print the next business day's rosters into
+        ``[rosters] folder``, as ``attendbot rosters`` would (:func:`attendbot.rosters.print_rosters`).
+
+        A file already holding the same rosters is left alone; with no charge export for that day in
+        the inbox yet, nothing is printed (said once a day: a later follow-up may bring it). A failure
+        is logged and never stops the worker."""
+        folder = self.settings.rosters_dir
+        if folder is None:
+            return
+        try:
+            day = self.settings.program.calendar.next_business_day(today)
+            out = folder / f"rosters-{day.isoformat()}.pdf"
+            printed = print_rosters(self.settings, day, out)
+        except Exception as exc:  # a printer folder that is gone or full must not stop reconciling
+            log.error("printing the rosters for the business day after %s failed: %s; they are tried again "
+                      "after today's next run (a follow-up)", today, _failure(exc))
+            log.debug("printing the rosters after %s failed", today, exc_info=True)
+            return
+        if printed is None:
+            self._say(f"no charge export in the inbox has charges on {day} yet: no rosters printed for it")
+        elif printed.written:
+            n = len(printed.rosters)
+            log.info("printed %d roster%s for %s to %s", n, "" if n == 1 else "s", day, out)
+        else:
+            self._say(f"the rosters for {day} in {out} are up to date")
 
     def _answers_due(self, now: dt.datetime, close: dt.datetime) -> None:
         """Before close of business, raise unanswered blocking gaps again in their alerts' threads
@@ -308,6 +340,11 @@ class Worker:
             self.tick()
         except Exception:
             log.exception("the worker's tick failed; trying again at the next tick")
+
+
+def _failure(exc: Exception) -> str:
+    """One line for a failed step: an AttendbotError's own message, else the exception's type and text."""
+    return (str(exc) if isinstance(exc, AttendbotError) else f"{type(exc).__name__}: {exc}")[:500]
 
 
 # --- the command ---------------------------------------------------------------------

@@ -91,6 +91,23 @@ def test_a_missing_config_file_is_named(tmp_path):
         config.load(tmp_path / "nowhere.toml")
 
 
+def test_the_rosters_folder_is_off_by_default_resolves_like_the_paths_and_is_never_in_the_inbox(program):
+    from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
+
+    assert program.settings().rosters_dir is None
+    program.write_config(ATTENDBOT_TOML + '\n[rosters]\nfolder = ""\n', PAYERS_TOML)
+    assert program.settings().rosters_dir is None
+    program.write_config(ATTENDBOT_TOML + '\n[rosters]\nfolder = "print/rosters"\n', PAYERS_TOML)
+    assert program.settings().rosters_dir == program.root / "print" / "rosters"
+    # printed rosters in the inbox would be read back as sign-in sheets nobody signed
+    err = _error(program, main_extra='\n[rosters]\nfolder = "inbox/print"\n')
+    assert err.key == "paths.inbox" and "rosters.folder" in err.problem
+    err = _error(program, main_extra='\n[rosters]\nfolder = 3\n')
+    assert err.key == "rosters.folder" and "string" in err.problem
+    err = _error(program, main_extra='\n[rosters]\nprint_at = "15:00"\n')
+    assert err.key == "rosters.print_at" and err.problem == "unknown key"
+
+
 def test_relative_paths_resolve_against_the_working_folder_and_flags_override(program):
     settings = config.load(program.config_path, base=program.root, inbox="elsewhere", db="/tmp/x.db")
     assert settings.inbox == program.root / "elsewhere"

@@ -189,6 +189,9 @@ def test_attendbot_rosters_prints_the_days_sessions_from_the_inbox(tmp_path, mon
     assert (sheet.group, sheet.service_date, sheet.start) == ("Morning Process Group", DAY, dt.time(9))
     assert [ln.printed_name for ln in sheet.lines] == sorted(NAMES, key=lambda n: n.lower().replace("ú", "u"))
     assert not any(ln.signed for ln in sheet.lines) and sheet.facilitator_signed is False
+    before = out.stat().st_mtime_ns
+    assert main(["rosters", "--date", DAY.isoformat(), "--config", str(program.config_path), "--out", str(out)]) == 0
+    assert "unchanged: 1 roster" in capsys.readouterr().out and out.stat().st_mtime_ns == before  # not re-sent
     assert main(["rosters", "--date", "2026-11-25", "--config", str(program.config_path), "--out", str(out)]) == 1
     assert "nothing to print" in capsys.readouterr().err
 

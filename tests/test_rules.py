@@ -27,6 +27,7 @@ from attendbot.model import (
     Evidence,
     Modality,
     NoteStatus,
+    Problem,
     Status,
 )
 from attendbot.reconcile import reconcile
@@ -141,6 +142,35 @@ def test_signed_or_absent_facilitator_field_is_not_facilitator_signature_missing
     assert G.FACILITATOR_SIGNATURE_MISSING not in codes(cr)
     assert cr.disposition is D.READY
 
+
+
+def test_scan_uncertain_goes_to_its_session_and_row_and_holds_the_charge_whose_line_it_is():
+    # issue 16: what a scan could not judge is the facilitator's to look at, in that session's alert
+    def doubt(where: Evidence, what: str) -> Problem:
+        return Problem(f"{what} could not be read with confidence", where, G.SCAN_UNCERTAIN)
+
+    charges = [charge(), charge(cid="C-2", pid="M-2", name="Stone, Avery"),
+               charge(cid="C-3", pid="M-3", name="Moore, Casey", code="T1006")]  # billed without the patient
+    lines = [line(1, signed=False), line(2, name="Avery Stone"), line(3, name="Casey Moore", signed=False)]
+    problems = [doubt(Evidence(SHEET_FILE, page=1, row=1), "the signature box"),
+                doubt(Evidence(SHEET_FILE, page=1, row=3), "the signature box"),
+                doubt(Evidence(SHEET_FILE, page=1, row=4), "the printed name"),  # the line was left out
+                doubt(Evidence(SHEET_FILE, page=1), "the facilitator signature"),
+                doubt(Evidence("inbox/Scan_0042.pdf", page=2), "the header's group")]  # no session's page
+    payers = book({"codes": {"T1006": {"unit": "session", "attendance": "not_required"}}})
+    result = reconcile(DAY, charges, [ehr(), ehr("M-2"), ehr("M-3")], [sheet(*lines)], payers.policy_for,
+                       problems=problems)
+    [session] = result.sessions
+    found = {(g.charge_id, g.session_key, g.line, g.evidence) for g in result.gaps if g.code is G.SCAN_UNCERTAIN}
+    assert found == {("C-1", session.key, 1, Evidence(SHEET_FILE, page=1, row=1)),
+                     (None, session.key, 3, Evidence(SHEET_FILE, page=1, row=3)),
+                     (None, session.key, 4, Evidence(SHEET_FILE, page=1, row=4)),
+                     (None, session.key, None, Evidence(SHEET_FILE, page=1)),
+                     (None, None, None, Evidence("inbox/Scan_0042.pdf", page=2))}  # day-level: billing's summary
+    by_id = {cr.charge.charge_id: cr for cr in result.charges}
+    assert G.SCAN_UNCERTAIN in codes(by_id["C-1"]) and by_id["C-1"].disposition is D.HOLD
+    assert by_id["C-2"].disposition is D.READY
+    assert G.SCAN_UNCERTAIN not in codes(by_id["C-3"])  # its line does not decide it
 
 # --- EHR ----------------------------------------------------------------------------
 

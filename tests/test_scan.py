@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pytest
 from fpdf import FPDF
 from PIL import Image
@@ -116,14 +117,17 @@ def test_an_upside_down_page_is_read_turned_round_and_says_so(scanned_sheet):
 
 
 def _roster(path: Path, tick_row: int | None = None, group: str = "Coping Skills",
-            hours: tuple[int, int] = (13, 15)) -> Path:
-    """A printed roster (the fast kind of scan to read), rows 1 and 3 signed; optionally a short
-    tick in one row's signature box: too much ink for an empty box, too little for a signature."""
+            hours: tuple[int, int] = (13, 15), facilitator: bool = False) -> Path:
+    """A printed roster (the fast kind of scan to read), rows 1 and 3 signed (and the footer, with
+    ``facilitator``); optionally a short tick in one row's signature box: too much ink for an empty
+    box, too little for a signature."""
     pdf, [page] = build_rosters_pdf([Roster(group, DAY, dt.time(hours[0]), dt.time(hours[1]), "Dana Whitfield",
                                             ("Chen, Bo", "Quinlan, Avery", "Reyes, Mateo"))], "Riverbend")
     canvas = PdfCanvas(pdf)
     for row in (1, 3):
         canvas.curve(_scribble(f"row {row}", page.rows[row]["signature"]))
+    if facilitator:
+        canvas.curve(_scribble("facilitator", page.facilitator_signature))
     if tick_row is not None:
         x, y, w, h = page.rows[tick_row]["signature"]
         pdf.set_line_width(1.0)
@@ -158,25 +162,79 @@ def test_a_doubtful_signature_box_is_scan_uncertain_naming_page_and_row_and_coun
     assert sheet.lines[1].confidence < 0.5 <= sheet.lines[0].confidence
 
 
-def test_a_doubtful_box_reaches_the_day_as_a_scan_uncertain_gap_and_its_charge_is_held(tmp_path):
+@pytest.fixture(scope="module")
+def doubtful_day(tmp_path_factory):
+    """A day whose scanned roster has a doubtful signature box in row 2 (the EHR marks everyone
+    present), run live through the real Slack client to the loopback stub: (outcome, stub)."""
+    from attendbot.outputs import slack_delivery
+    from attendbot.run import run_day
     from attendbot.samples.tables import write_table_csv, write_table_xlsx
+    from slack_stub import SlackStub
 
-    program = Program(tmp_path / "p")
+    folder = tmp_path_factory.mktemp("doubtful")
+    stub = SlackStub().start()
+    program = Program(folder / "p")
+    program.config_path.write_text(program.config_path.read_text().replace(
+        "[slack]\n", f'[slack]\napi_url = "{stub.url}"\n'))
     names = [("M-1", "Chen, Bo"), ("M-2", "Quinlan, Avery"), ("M-3", "Reyes, Mateo")]
     write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
                      [charge_row(f"C-{i}", mrn, name) for i, (mrn, name) in enumerate(names, start=1)])
     write_table_csv(program.inbox / "ehr.csv", EHR_HEADER, [ehr_row(mrn, name) for mrn, name in names])
-    roster = _roster(tmp_path / "tick.pdf", tick_row=2, group="Morning Process Group", hours=(9, 12))
+    roster = _roster(folder / "tick.pdf", tick_row=2, group="Morning Process Group", hours=(9, 12), facilitator=True)
     scanned(roster, program.inbox / "scan", ScanStyle(dpi=200, seed=5), "png")
-    outcome = program.run()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+            mp.setattr(slack_delivery, "PACE_SECONDS", 0.0)
+            yield run_day(program.settings(), DAY, dry_run=False), stub
+    finally:
+        stub.stop()
+
+
+def test_a_doubtful_box_reaches_the_facilitators_alert_naming_page_and_row_and_holds_its_charge(doubtful_day):
+    # issue 16: SCAN_UNCERTAIN is facilitator-owned and blocking, so it belongs in the session's alert
+    # (through the real Slack client, to the loopback stub), not only in the billing summary
+    outcome, stub = doubtful_day
     [report] = [f for f in outcome.files if f.path.endswith("scan.png")]
     assert (report.kind, report.status) == ("signin", "read")
     [gap] = [g for g in outcome.result.gaps if g.code is GapCode.SCAN_UNCERTAIN]
     assert (gap.evidence.file.endswith("scan.png"), gap.evidence.page, gap.evidence.row) == (True, 1, 2)
     assert "signature box" in gap.message and "Quinlan" not in gap.message
+    [session] = outcome.result.sessions
+    assert (gap.session_key, gap.line, gap.charge_id, gap.patient_id) == (session.key, 2, "C-2", "M-2")
     by_charge = {cr.charge.charge_id: (str(cr.disposition), {g.code for g in cr.gaps}) for cr in outcome.result.charges}
-    assert by_charge["C-2"][0] == "hold" and GapCode.MISSING_SIGNATURE in by_charge["C-2"][1]  # unsigned, never guessed
-    assert GapCode.MISSING_SIGNATURE not in by_charge["C-1"][1] | by_charge["C-3"][1]
+    assert by_charge["C-2"] == ("hold", {GapCode.SCAN_UNCERTAIN, GapCode.MISSING_SIGNATURE,  # unsigned, never guessed
+                                         GapCode.ATTENDANCE_CONFLICT})
+    assert by_charge["C-1"] == by_charge["C-3"] == ("ready", set())
+
+    [alert] = stub.posted("C0GROUPS")
+    [billing] = stub.posted("C0BILLING")
+    assert "<@U01DANA>" in alert["text"] and "1 item to fix" in alert["text"]
+    [bullet] = [ln for ln in alert["text"].splitlines() if ln.startswith("• ")]
+    assert bullet.startswith("• Page 1 row 2 of the scanned sheet scan.png: the signature box could not be read")
+    assert "charge C-2" in bullet and "scan.png, page 1, line 2" in bullet and "Quinlan" not in bullet
+    assert "Page 1 row 2" not in billing["text"] and "no session" not in billing["text"]
+
+
+def test_the_workbook_says_the_sheet_was_scanned_and_how_each_line_was_judged(doubtful_day):
+    # issue 16: the billing lead sees which sheets came from a scan, and how sure each line's reading is
+    outcome, _ = doubtful_day
+    book = openpyxl.load_workbook(outcome.workbook)
+    assert book.sheetnames.index("Scanned lines") == book.sheetnames.index("Sessions") + 1
+    sessions = book["Sessions"]
+    [session] = [dict(zip([c.value for c in sessions[1]], row)) for row in sessions.iter_rows(min_row=2,
+                                                                                               values_only=True)]
+    assert session["Sheet read by"] == "printed roster (QR)"
+    ws = book["Scanned lines"]
+    rows = [dict(zip([c.value for c in ws[1]], row)) for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert [(r["Where"], r["Charge ID"], r["Signature"], r["Sheet read by"]) for r in rows] == [
+        ("scan.png, page 1, row 1", "C-1", "signed", "printed roster (QR)"),
+        ("scan.png, page 1, row 2", "C-2", "not judged: counted unsigned", "printed roster (QR)"),
+        ("scan.png, page 1, row 3", "C-3", "signed", "printed roster (QR)")]
+    confidence = [r["Confidence"] for r in rows]
+    assert confidence[1] < 0.5 <= min(confidence[0], confidence[2]) and ws["G2"].number_format == "0%"
+    assert (ws.freeze_panes, ws.auto_filter.ref, ws.page_setup.orientation) == ("A2", "A1:G4", "landscape")
+    assert ws["A1"].font.bold and ws.conditional_formatting  # the doubtful row is coloured like a hold
 
 
 def test_judging_ink_has_a_band_where_nothing_is_decided():

@@ -47,7 +47,7 @@ HEADERS = {
     ],
     "No-shows": ["Charge ID", "Patient ID", "Session", "Payer", "Kind", "Policy", "Fee"],
     "Sessions": [
-        "Session", "Start", "End", "Facilitator", "Sign-in sheet", "Charges", "Attendees",
+        "Session", "Start", "End", "Facilitator", "Sign-in sheet", "Sheet read by", "Charges", "Attendees",
         "Signed lines", "Sheet lines", "Minutes", "Answered in Slack",
     ],
     "Sources": [
@@ -685,6 +685,8 @@ def test_sessions_sheet_gives_times_facilitator_signatures_and_minutes(book):
     assert morning["Sign-in sheet"] == f"{SIGNIN_FILE} p.1"
     assert (morning["Attendees"], morning["Signed lines"], morning["Sheet lines"], morning["Minutes"]) == (3, 2, 4, 180)
     assert evening["Sign-in sheet"] is None and evening["Minutes"] is None
+    assert (morning["Sheet read by"], evening["Sheet read by"]) == ("text", None)  # a digital sheet; no sheet
+    assert "Scanned lines" not in book.sheetnames  # a day without scans has no such sheet
 
 
 def test_sources_sheet_lists_every_file_with_its_whole_hash_and_use(book):

@@ -23,7 +23,12 @@ import pytest
 from attendbot import run as run_module, worker
 from attendbot.errors import AttendbotError
 from attendbot.ledger import Ledger
+from attendbot.readers.signin_pdf import SigninPdfReader
+from attendbot.readers.source import SourceFile
+from attendbot.samples.tables import write_table_xlsx
 from attendbot.worker import Worker, is_business_day, previous_business_day
+
+from builders import CHARGE_HEADER, charge_row
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 TUE = dt.date(2026, 11, 24)
@@ -265,6 +270,79 @@ def test_a_day_that_keeps_failing_does_not_stop_todays_follow_ups(settings, prog
     clock.set(TUE, "16:00")
     assert w.tick() == [TUE]  # Monday was tried again, failed again; today's follow-up still ran
     assert run.days == [MON, TUE, MON, TUE]
+
+
+# --- printing tomorrow's rosters ([rosters] folder) -------------------------------------------
+
+WED = dt.date(2026, 11, 25)
+BLACK_FRIDAY = dt.date(2026, 11, 27)  # the business day after WED: Thanksgiving is closed
+PRINTED = [("M-1", "Stone, Avery"), ("M-2", "Rivers, Blake")]
+
+
+@pytest.fixture
+def printing(program):
+    """The sample program with ``[rosters] folder = "print"``, and a charge export for BLACK_FRIDAY."""
+    from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
+
+    program.write_config(ATTENDBOT_TOML + '\n[rosters]\nfolder = "print"\n', PAYERS_TOML)
+    write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
+                     [charge_row(f"C-{n}", mrn, name, day=BLACK_FRIDAY) for n, (mrn, name) in enumerate(PRINTED)])
+    return program.settings()
+
+
+def read_rosters(path):
+    src = SourceFile(path, path.name)
+    try:
+        return SigninPdfReader().read(src).sheets
+    finally:
+        src.close()
+
+
+def test_after_the_afternoon_run_the_next_business_days_rosters_are_printed_once(printing, program, fake, info):
+    # issue 16: "serve prints the next business day's rosters into a folder each afternoon"
+    w, clock = make(printing, fake, day=WED)
+    assert w.tick() == [TUE, WED]
+    out = program.root / "print" / "rosters-2026-11-27.pdf"
+    [sheet] = read_rosters(out)  # the sheet attendbot rosters prints: straight from the printer, unsigned
+    assert (sheet.group, sheet.service_date, sheet.start) == ("Morning Process Group", BLACK_FRIDAY, dt.time(9))
+    assert [ln.printed_name for ln in sheet.lines] == ["Rivers, Blake", "Stone, Avery"]
+    assert not any(ln.signed for ln in sheet.lines)
+    assert f"printed 1 roster for 2026-11-27 to {out}" in lines(info)
+    before = out.stat().st_mtime_ns
+    (program.inbox / "ehr.csv").write_text("a follow-up's news\n")
+    clock.set(WED, "16:05")
+    assert w.tick() == [WED]  # a follow-up: the same rosters again, so the file is left as it was
+    assert out.stat().st_mtime_ns == before
+    assert "the rosters for 2026-11-27 in" in lines(info) and lines(info).count("printed 1 roster") == 1
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rosters-2026-11-27.pdf"]  # no temporary file left
+
+
+def test_without_a_charge_export_for_the_next_business_day_nothing_is_printed_and_the_log_says_so(
+        printing, program, fake, info):
+    w, _ = make(printing, fake, day=TUE)  # the export covers Friday, not Wednesday
+    assert w.tick() == [MON, TUE]
+    assert "no charge export in the inbox has charges on 2026-11-25 yet: no rosters printed" in lines(info)
+    assert not (program.root / "print").exists()
+
+
+def test_a_failure_to_print_is_logged_and_the_worker_carries_on(printing, program, fake, info):
+    (program.root / "print").write_text("a file where the folder should be\n")
+    w, clock = make(printing, fake, day=WED)
+    assert w.tick() == [TUE, WED]  # reconciled; printing failed
+    assert "printing the rosters for the business day after 2026-11-25 failed: the rosters could not be " \
+           "written to" in lines(info)
+    (program.inbox / "ehr.csv").write_text("news\n")
+    clock.set(WED, "16:05")
+    assert w.tick() == [WED]  # the worker goes on
+
+
+def test_without_a_rosters_folder_the_worker_prints_nothing(settings, program, fake):
+    write_table_xlsx(program.inbox / "charges.xlsx", CHARGE_HEADER,
+                     [charge_row("C-1", "M-1", "Stone, Avery", day=WED)])
+    assert settings.rosters_dir is None
+    w, _ = make(settings, fake)
+    assert w.tick() == [MON, TUE]
+    assert sorted(p.name for p in program.root.iterdir()) == ["config", "inbox"]
 
 
 # --- the lock, with the real pipeline ---------------------------------------------------------

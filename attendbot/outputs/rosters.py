@@ -22,6 +22,7 @@ show whether the whole page was scanned.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -209,19 +210,27 @@ def build_rosters_pdf(rosters: Sequence[Roster], program: str) -> tuple[FPDF, li
     return pdf, pages
 
 
-def write_rosters(path: Path, rosters: Sequence[Roster], program: str) -> Path:
-    """Write the rosters to ``path`` atomically (a temporary file, then a rename)."""
+def write_rosters(path: Path, rosters: Sequence[Roster], program: str) -> bool:
+    """Write the rosters to ``path`` atomically (a temporary file, then a rename).
+
+    Returns False, writing nothing, when ``path`` already holds exactly this PDF (the same rosters
+    drawn again give the same bytes): a printer watching the folder is not sent the same sheets twice.
+    """
     if not rosters:
         raise ValueError("no sessions to print")
     pdf, _ = build_rosters_pdf(rosters, program)
+    data = bytes(pdf.output())
     path = Path(path)
+    with contextlib.suppress(OSError):
+        if path.is_file() and path.read_bytes() == data:
+            return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".rosters-", suffix=".pdf", dir=path.parent)
-    os.close(fd)
     try:
-        pdf.output(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return True

@@ -308,8 +308,9 @@ _LINE_CODES = frozenset({GapCode.MISSING_SIGNATURE, GapCode.ATTENDANCE_CONFLICT,
                          GapCode.UNMATCHED_SIGNIN_NAME, GapCode.SCAN_UNCERTAIN})
 #: Gaps about the session's sheet as a whole: they point to the sheet, never to a patient's line.
 _SESSION_CODES = frozenset({GapCode.FACILITATOR_SIGNATURE_MISSING, GapCode.NO_SIGNIN_SHEET})
-#: Which gap of a merged line speaks for it, first first.
-_LINE_ORDER = (GapCode.MISSING_SIGNATURE, GapCode.NOT_ON_SIGNIN, GapCode.SCAN_UNCERTAIN,
+#: Which gap of a merged line speaks for it, first first. A line a scan left in doubt is looked at
+#: on paper before anything else: the others (unsigned, so not matching the EHR) may follow from it.
+_LINE_ORDER = (GapCode.SCAN_UNCERTAIN, GapCode.MISSING_SIGNATURE, GapCode.NOT_ON_SIGNIN,
                GapCode.ATTENDANCE_CONFLICT, GapCode.UNMATCHED_SIGNIN_NAME)
 
 
@@ -366,7 +367,8 @@ def _line_problem(gaps: list[Gap]) -> str:
     charge_id = next((g.charge_id for g in gaps if g.charge_id), "")
     session = facts.get("session", "the session's")
     conflict = by_code.get(GapCode.ATTENDANCE_CONFLICT)
-    present = conflict is not None and "marks the patient present" in dict(conflict.facts).get("detail", "")
+    present = conflict is not None and "marks the patient present" in dict(conflict.facts).get("detail", "") \
+        and GapCode.SCAN_UNCERTAIN not in by_code
     if GapCode.MISSING_SIGNATURE in by_code and present:
         line = dict(by_code[GapCode.MISSING_SIGNATURE].facts).get("line", "?")
         return (f"Line {line} of the {session} sheet is unsigned, but the EHR marks the patient present "
@@ -376,7 +378,9 @@ def _line_problem(gaps: list[Gap]) -> str:
                 f"sign-in sheet — if they attended, add their signed line; if not, correct the EHR.")
     first = next(by_code[c] for c in (*_LINE_ORDER, *by_code) if c in by_code)
     also = [str(g.code) for g in gaps if g is not first]
-    return first.message + (f" (also flagged: {', '.join(also)})" if also else "")
+    notes = [f"charge {charge_id}"] if charge_id and charge_id not in first.message else []
+    notes += [f"also flagged: {', '.join(also)}"] if also else []
+    return first.message + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _where(gaps: list[Gap], summary: SessionSummary | None) -> str:

@@ -1,7 +1,9 @@
 """The audit workbook: one XLSX per reconciled day, for the billing lead.
 
 Sheets, in order: Summary (a dashboard: the day's status, headline figures, two
-charts and small tables), Charges, Gaps, No-shows, Sessions, Sources, Responses
+charts and small tables), Charges, Gaps, No-shows, Sessions, Scanned lines (on a
+day with scanned sign-in sheets: each line, how its signature was judged and how
+sure the reading is), Sources, Responses
 (every answer given in Slack), Authorizations (when an authorizations export is on
 file), Trends (the last business days in the ledger, with charts) and, only when
 there is something to keep, Earlier notes. Every table sheet is declared
@@ -66,7 +68,7 @@ from attendbot import AUDIT_WORKBOOK_MARK
 from attendbot.codes import Disposition, GapCode, Owner
 from attendbot.ledger import gap_id
 from attendbot.model import (AuthStatus, ChargeResult, DayResult, DayStatus, DayTrend, Evidence, FileReport, Gap,
-                             Response)
+                             Response, SessionSummary, SigninLine)
 from attendbot.outputs.slack_actions import ANSWER_WORDS
 
 log = logging.getLogger("attendbot.workbook")
@@ -199,6 +201,9 @@ def write_workbook(
         ("Sources", SOURCES, files),
         (RESPONSES, RESPONSE_COLUMNS, list(responses)),
     ]
+    scanned = scanned_lines(result)
+    if scanned:  # right after the Sessions sheet: the lines of its scanned sheets
+        tables.insert([title for title, _, _ in tables].index("Sessions") + 1, (SCANNED_LINES, SCANNED, scanned))
     if authorizations:
         tables.append((AUTHORIZATIONS, AUTHORIZATION_COLUMNS, authorizations))
     if kept:
@@ -421,17 +426,67 @@ NO_SHOWS: list[Column] = [
     Column("Fee", lambda n: n.fee, MONEY_FORMAT),
 ]
 
+#: How a session's sign-in sheet was read (:attr:`SessionSummary.read_by`): as a digital file's own text
+#: and strokes, by OCR of a scan, or from a scanned attendbot roster known by its QR mark.
+READ_BY = {None: "text", "ocr": "OCR scan", "roster": "printed roster (QR)"}
+
+
+def _read_by(s: SessionSummary) -> str | None:
+    return READ_BY.get(s.read_by, s.read_by) if s.sheet is not None else None
+
+
 SESSIONS: list[Column] = [
     Column("Session", lambda s: s.label, wrap=True, max_width=40),
     Column("Start", lambda s: s.start),
     Column("End", lambda s: s.end),
     Column("Facilitator", lambda s: s.facilitator, wrap=True, max_width=30),
     Column("Sign-in sheet", lambda s: _evidence_text(s.sheet), wrap=True, max_width=50),
+    Column("Sheet read by", _read_by),
     Column("Charges", lambda s: s.charges),
     Column("Attendees", lambda s: s.attendees),
     Column("Signed lines", lambda s: s.signed_lines),
     Column("Sheet lines", lambda s: s.sheet_lines),
     Column("Minutes", lambda s: s.minutes),
+]
+
+SCANNED_LINES = "Scanned lines"
+#: The Scanned lines sheet's "Signature" for a box the scan could not judge (SCAN_UNCERTAIN): held.
+NOT_JUDGED = "not judged: counted unsigned"
+
+
+@dataclass(frozen=True)
+class ScannedLine:
+    """One row of the Scanned lines sheet: a sheet line read from a scan, and what it is to the day."""
+
+    session: SessionSummary
+    line: SigninLine
+    charges: tuple[str, ...]  # the charges whose patient's line it is
+    doubtful: bool  # a SCAN_UNCERTAIN names its row: the signature box was not judged
+
+
+def scanned_lines(result: DayResult) -> list[ScannedLine]:
+    """Every line of the day's scanned sheets, session by session, in sheet order."""
+    doubts = {g.evidence for g in result.gaps if g.code is GapCode.SCAN_UNCERTAIN}
+    rows = []
+    for summary in result.sessions:
+        for line in summary.scanned_lines:
+            charges = tuple(cid for cid, ev in summary.lines.items() if ev == line.evidence)
+            rows.append(ScannedLine(summary, line, charges, line.evidence in doubts))
+    return rows
+
+
+def _signature(r: ScannedLine) -> str:
+    return NOT_JUDGED if r.doubtful else "signed" if r.line.signed else "not signed"
+
+
+SCANNED: list[Column] = [
+    Column("Session", lambda r: r.session.label, wrap=True, max_width=30),
+    Column("Sheet read by", lambda r: _read_by(r.session)),
+    Column("Where", lambda r: _where(r.line.evidence), wrap=True, max_width=28),
+    Column("Printed name (as read)", lambda r: r.line.printed_name, wrap=True, max_width=24),
+    Column("Charge ID", lambda r: ", ".join(r.charges) or None, wrap=True, max_width=20),
+    Column("Signature", _signature, wrap=True, max_width=18),
+    Column("Confidence", lambda r: r.line.confidence, "0%"),
 ]
 
 SOURCES: list[Column] = [
@@ -727,6 +782,9 @@ def _decorate(ws: Worksheet, title: str, columns: Sequence[Column], n: int) -> N
 
     if title == AUTHORIZATIONS:
         _colour_rows(ws, f"A2:{last_col}{last_row}", letter("Needs"), AUTH_FLAG_COLOURS)
+    if title == SCANNED_LINES:
+        _colour_rows(ws, f"A2:{last_col}{last_row}", letter("Signature"),
+                     {NOT_JUDGED: DISPOSITION_COLOURS[Disposition.HOLD]})
     if title == "Charges":
         ws.freeze_panes = CHARGES_FROZEN
         _colour_rows(ws, f"A2:{last_col}{last_row}", letter("Disposition"),

@@ -20,7 +20,7 @@ from attendbot.reconcile import across_days
 from attendbot.reconcile.day import down_chain, judge
 from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, PatientDay,
-                                       SessionFacts)
+                                       SessionFacts, scan_uncertain)
 from attendbot.reconcile.sessions import Session, build_sessions
 from attendbot.reconcile.units import attended_interval
 
@@ -82,7 +82,10 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         policy_for: ``(payer, code) -> Policy``: the rules that apply to a charge.
         unreadable: ``(evidence, reason, action)`` for each file or page that could not be read.
         problems: what readers found on the day's sheets that is a gap of its own (a signed
-            line with no printed name is ``UNMATCHED_SIGNIN_NAME``).
+            line with no printed name is ``UNMATCHED_SIGNIN_NAME``). A ``SCAN_UNCERTAIN`` on a page
+            one of the day's sessions took its sheet from is that session's gap, on its row, and the
+            gap of the charges whose patient's line that row is
+            (:func:`~attendbot.reconcile.rules.scan_uncertain`); the rest are day-level gaps.
         history: what the ledger knows of other days, for the checks across days
             (:mod:`attendbot.reconcile.across_days`); None: the day alone.
 
@@ -154,7 +157,9 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             sheet_lines=len(sheet.lines) if sheet else 0,
             minutes=max(session_minutes) if session_minutes else None, key=session.ident,
             facilitator_note=who.note,
-            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of}))
+            lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of},
+            read_by=sheet.how if sheet else None,
+            scanned_lines=tuple(ln for ln in sheet.lines if ln.how) if sheet else ()))
 
     # The patient-day: each patient's charges in export order, then minutes and units.
     by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
@@ -186,6 +191,16 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         for rule_fn in DAY_RULES:
             for owner, gap in rule_fn(pday.charges):
                 charge_gaps[id(owner.charge)].append(gap)
+
+    day_problems = []  # reader problems no session owns: day-level gaps (the billing summary)
+    for problem in problems:
+        sfacts = next((sf for sf in session_facts if sf.shows(problem.evidence)), None) \
+            if problem.gap == GapCode.SCAN_UNCERTAIN else None
+        if sfacts is None:
+            day_problems.append(problem)
+            continue
+        for owner, gap in scan_uncertain(sfacts, problem, [facts_of[id(c)] for c in sfacts.session.charges]):
+            (charge_gaps[id(owner.charge)] if owner is not None else gaps).append(gap)
 
     across = across_days.check(day, [facts_of[id(c)] for c in charges], charge_gaps, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:
@@ -227,7 +242,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         gaps.append(Gap(code=GapCode.NO_CHARGE_EXPORT, key=iso, message=gap_message(GapCode.NO_CHARGE_EXPORT, day=iso)))
     if not any(a.service_date == day for a in attendance):
         gaps.append(Gap(code=GapCode.NO_EHR_EXPORT, key=iso, message=gap_message(GapCode.NO_EHR_EXPORT, day=iso)))
-    for problem in problems:
+    for problem in day_problems:
         gaps.append(Gap(code=GapCode(problem.gap), message=problem.message,
                         evidence=problem.evidence, key=problem.evidence.describe()))
     gaps.extend(across.other_gaps)

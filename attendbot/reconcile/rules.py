@@ -15,12 +15,13 @@ before the rules run, in :mod:`attendbot.reconcile.day`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 from attendbot.codes import GapCode as G
 from attendbot.messages import gap_facts, gap_message, no_show_policy
-from attendbot.model import Attendance, Charge, Evidence, Gap, Modality, NoteStatus, SigninLine, SigninSheet, Status
+from attendbot.model import (Attendance, Charge, Evidence, Gap, Modality, NoteStatus, Problem, SigninLine,
+                             SigninSheet, Status)
 from attendbot.npi import npi_valid
 from attendbot.reconcile.policy import CodeRule, Policy
 from attendbot.reconcile.sessions import Session
@@ -467,6 +468,16 @@ class SessionFacts:
                    patient_id=patient_id, session=label, key=key, session_key=self.session.ident,
                    line=line.row if line is not None else None, facts=gap_facts(code, values))
 
+    def shows(self, evidence: Evidence) -> bool:
+        """Whether ``evidence`` points to a page (or worksheet) one of the session's sign-in sheets came from."""
+        def page(ev: Evidence) -> tuple:
+            return ev.file, ev.page, ev.sheet
+
+        # A roster that ran over pages is one sheet (its first page's evidence); its lines name their own pages.
+        pages = {page(sheet.evidence) for sheet in self.session.sheets}
+        pages |= {page(line.evidence) for sheet in self.session.sheets for line in sheet.lines}
+        return page(evidence) in pages
+
 
 SessionRule = Callable[[SessionFacts], Iterator[Gap]]
 SESSION_RULES: list[SessionRule] = []
@@ -512,3 +523,22 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
         else:
             evidence, what = present[pid][0].evidence, "marked present in the EHR"
         yield s.gap(G.UNBILLED_ATTENDANCE, evidence, patient_id=pid, line=line, how=what)
+
+
+def scan_uncertain(s: SessionFacts, problem: Problem, charges: Iterable[ChargeFacts]) -> Iterator[
+        tuple[ChargeFacts | None, Gap]]:
+    """SCAN_UNCERTAIN on a page of the session's sheet: "look at it (page, row)" is the facilitator's,
+    so it is the session's gap, on its row. Where the row is a charged patient's line (a doubtful
+    signature box: the line was kept, as unsigned), it is each of that patient's charges' gap too,
+    so they are held until someone has looked. A code billed without the patient does not depend on
+    the line, and is not held for it."""
+    label, ev = s.session.display(), problem.evidence
+    line = next((ln for ln in s.session.sheet.lines if ln.evidence == ev), None) if s.session.sheet else None
+    pid = s.line_matches.get(line.evidence) if line is not None else None
+    owners = [f for f in charges if pid is not None and f.charge.patient_id == pid and f.attendance_required]
+    gap = Gap(code=G.SCAN_UNCERTAIN, message=problem.message, evidence=ev, session=label, key=ev.describe(),
+              session_key=s.session.ident, line=ev.row)
+    if not owners:
+        yield None, gap
+    for f in owners:
+        yield f, replace(gap, charge_id=f.charge.charge_id, patient_id=pid)
