@@ -35,7 +35,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pdfplumber
-import pypdfium2
 from pypdfium2.version import PDFIUM_INFO, PYPDFIUM_INFO
 
 from bare import bare_pdfium, bare_plumber
