@@ -175,14 +175,19 @@ def m009_kept_outcomes(db: sqlite_utils.Database) -> None:
 # --- records <-> rows -------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _to_row(record: Any) -> dict[str, Any]:
     row: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
         if isinstance(value, Evidence):
             row.update(ev_file=value.file, ev_page=value.page, ev_sheet=value.sheet, ev_row=value.row)
             continue
-        if f.name == "lines":
+        if name == "lines":
             continue
         if isinstance(value, Enum):
             value = value.value
@@ -192,7 +197,7 @@ def _to_row(record: Any) -> dict[str, Any]:
             value = json.dumps(list(value))
         elif isinstance(value, bool):
             value = int(value)
-        row[f.name] = value
+        row[name] = value
     return row
 
 
@@ -589,19 +594,26 @@ class Ledger:
             self.db["authorizations"].insert_all(
                 ({"id": rid(a.evidence), "file_sha": sha, **_to_row(a), "as_of": a.as_of.isoformat()
                   if a.as_of else as_of} for a in result.authorizations), replace=True)
-        self.db["charges"].insert_all(({"id": rid(c.evidence), "file_sha": sha, **_to_row(c)}
-                                       for c in result.charges), replace=True)
-        self.db["attendance"].insert_all(({"id": rid(a.evidence), "file_sha": sha, **_to_row(a)}
-                                          for a in result.attendance), replace=True)
-        for sheet in result.sheets:
-            sheet_id = rid(sheet.evidence)
-            self.db["signin_sheets"].insert({"id": sheet_id, "file_sha": sha, **_to_row(sheet)}, replace=True)
-            self.db["signin_lines"].insert_all(({"id": f"{sheet_id}:{line.row}", "sheet_id": sheet_id,
-                                                 **_to_row(line)} for line in sheet.lines), replace=True)
-        self.db["problems"].insert_all(({"id": f"{sha[:16]}:{i}", "file_sha": sha, "message": p.message,
-                                         "gap": p.gap, "ev_file": p.evidence.file, "ev_page": p.evidence.page,
-                                         "ev_sheet": p.evidence.sheet, "ev_row": p.evidence.row}
-                                        for i, p in enumerate(result.problems)), replace=True)
+        self._insert("charges", ({"id": rid(c.evidence), "file_sha": sha, **_to_row(c)} for c in result.charges))
+        self._insert("attendance", ({"id": rid(a.evidence), "file_sha": sha, **_to_row(a)} for a in result.attendance))
+        self._insert("signin_sheets", ({"id": rid(sheet.evidence), "file_sha": sha, **_to_row(sheet)}
+                                       for sheet in result.sheets))
+        self._insert("signin_lines", ({"id": f"{rid(sheet.evidence)}:{line.row}", "sheet_id": rid(sheet.evidence),
+                                       **_to_row(line)} for sheet in result.sheets for line in sheet.lines))
+        self._insert("problems", ({"id": f"{sha[:16]}:{i}", "file_sha": sha, "message": p.message, "gap": p.gap,
+                                   "ev_file": p.evidence.file, "ev_page": p.evidence.page,
+                                   "ev_sheet": p.evidence.sheet, "ev_row": p.evidence.row}
+                                  for i, p in enumerate(result.problems)))
+
+    def _insert(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert (or replace) rows of plain values that all have the same keys, in one statement:
+        a file's thousands of records are stored without converting each value again."""
+        rows = list(rows)
+        if rows:
+            columns = list(rows[0])
+            names, marks = ", ".join(f"[{c}]" for c in columns), ", ".join("?" * len(columns))
+            self.db.conn.executemany(f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({marks})",
+                                     [tuple(row[c] for c in columns) for row in rows])
 
     def _newest_file(self, table: str, day: str) -> str | None:
         row = self.db.execute(
