@@ -78,6 +78,8 @@ def test_a_rerun_with_nothing_changed_re_emits_the_last_outcome_and_does_no_work
     assert again.slack.messages == first.slack.messages and again.slack.posted == 0
     assert again.workbook.stat().st_mtime_ns == workbook
     assert runs(day) == [(1, "ok", None), (2, "ok", 1)]
+    monkeypatch.setattr(rerun, "_recent", {})  # a new process reads the kept outcome back from the ledger
+    assert run(day).result == first.result and reconciled == [DAY]
     assert json_document(again) == json_document(first)
     assert again.reused_run == first.run_id and first.reused_run is None
     assert f"nothing changed since run {first.run_id}" in human_summary(again)
@@ -228,8 +230,9 @@ def test_a_full_rerun_rewrites_the_workbook_only_when_what_it_shows_changed(day,
     assert fixed.result != first.result
 
 
-def test_a_kept_outcome_that_cannot_be_read_back_is_ignored(day, reconciled):
+def test_a_kept_outcome_that_cannot_be_read_back_is_ignored(day, reconciled, monkeypatch):
     run(day)
+    monkeypatch.setattr(rerun, "_recent", {})  # as a new process finds it
     ledger = Ledger(day.settings().db)
     try:
         ledger.db.execute("UPDATE kept_outcomes SET outcome = '{\"day\": \"not a day\"}'")
