@@ -1,7 +1,9 @@
 """Scanned sign-in sheets: image-only PDF pages and PNG, JPEG or TIFF files.
 
 A page goes through :mod:`attendbot.readers.scan_image` (paper made white,
-turned upright and straight, the ruled table found) and is then read one of two ways:
+turned upright, a phone photo taken at an angle warped back to a rectangle — by a
+roster's corner squares, or else the paper's outline — straightened, the ruled
+table found) and is then read one of two ways:
 
 * **an attendbot roster** (``attendbot rosters``), known by its QR mark
   (:mod:`attendbot.mark`). The mark gives the session — group, date, times,
@@ -24,8 +26,9 @@ one that falls short is never guessed:
 * a printed name read with less than :data:`NAME_MIN_SCORE` (or, on a roster, one
   that does not match its check) — the line is left out (the patient is then not on
   the sheet, and the charge is held) and ``SCAN_UNCERTAIN`` names the row;
-* a page whose table, column titles, group or date cannot be read — no sheet, and
-  ``SCAN_UNCERTAIN`` names the page; a file none of whose pages gives a sheet
+* a page whose table, column titles, group or date cannot be read, or a photo of it
+  too steep or too small to judge its boxes — no sheet, and ``SCAN_UNCERTAIN`` names
+  the page; a file none of whose pages gives a sheet
   raises :class:`~attendbot.errors.UnreadableFileError`.
 
 Handwritten times are kept only when OCR reads them with at least
@@ -37,20 +40,25 @@ with a note; a page fed upside down is turned round and read, with a note.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from attendbot.codes import GapCode
 from attendbot.errors import UnreadableFileError
-from attendbot.mark import FACILITATOR_LINE_X, FOOTER_GAP, MARGIN, TABLE_WIDTH, MarkError, RosterMark
+from attendbot.mark import (CORNER_MIDDLES, FACILITATOR_LINE_X, FOOTER_GAP, MARGIN, PAGE_H, PAGE_W, QR_MIDDLE, QR_SIZE,
+                            TABLE_WIDTH, MarkError, RosterMark)
 from attendbot.messages import gap_message
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import limits, parse
 from attendbot.readers.base import Reader
 from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize, recognize_many
-from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, find_grid, find_qr, horizontal_rules,
-                                          image_format, image_pages, pdf_page_count, pdf_pages, prepare)
+from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, Perspective, QrFound,
+                                          corner_marks, find_grid, find_qr, horizontal_rules, image_format,
+                                          image_pages, page_outline, pdf_page_count, pdf_pages, prepare)
 from attendbot.readers.signin_header import NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in
 from attendbot.readers.source import SourceFile
 
@@ -183,9 +191,37 @@ class ScanPageReader:
                 self.uncertain("the roster's mark", str(exc))
                 return
         if mark is not None:
-            self.read_roster(page.rotated(found.quarter_turns).straightened(), mark)
+            upright = self.from_above(grey, page, self.roster_corners(grey, page, found), found.quarter_turns)
+            if upright is not None:
+                self.read_roster(upright.straightened(), mark)
         else:
-            self.read_other(page.straightened())
+            upright = self.from_above(grey, page, page_outline(grey))
+            if upright is not None:
+                self.read_other(upright.straightened())
+
+    def roster_corners(self, grey, page: Page, found: QrFound) -> Perspective | None:
+        """Where a roster's four corner squares are in ``grey`` (the page as it came, ``page`` prepared
+        from it), when all four are clearly there and the QR mark lies where they say it should."""
+        seen = corner_marks(page, grey.shape)
+        if seen is None or found.centre is None:
+            return None
+        where = Perspective(seen, np.float64(CORNER_MIDDLES), (PAGE_W, PAGE_H)).turned(found.quarter_turns)
+        x, y = found.centre
+        qr = where.page_at((x * grey.shape[1] / page.width, y * grey.shape[0] / page.height))
+        return where if math.dist(qr, QR_MIDDLE) <= 0.25 * QR_SIZE else None
+
+    def from_above(self, grey, page: Page, where: Perspective | None, quarter_turns: int = 0) -> Page | None:
+        """The page upright and as if seen from straight above: warped back when ``where`` shows a photo
+        taken at an angle; ``page`` turned upright when nothing clear was found or it is flat (a scan,
+        which straightening makes right); None, reported, when the photo is too distorted to read."""
+        if where is None or where.flat:
+            return page.rotated(quarter_turns)
+        problem = where.too_distorted()
+        if problem:
+            self.uncertain("the photographed page", problem)
+            return None
+        self.note(f"page {self.n} is a photo taken at an angle; it was read with its perspective corrected")
+        return where.rectify(grey, quarter_turns)
 
     def turned_note(self, page: Page) -> None:
         if page.turned == 2:
