@@ -22,7 +22,7 @@ from attendbot.mark import CORNER_MIDDLES, PAGE_H, PAGE_W, name_letters
 from attendbot.names import match_name
 from attendbot.readers import all_readers, identify
 from attendbot.readers.scan_image import Perspective, corner_marks, page_outline, prepare
-from attendbot.readers.signin_scan import SigninScanReader
+from attendbot.readers.signin_scan import SigninScanReader, judge_ink
 from attendbot.readers.source import SourceFile
 from attendbot.samples.scans import PhotoStyle, ScanStyle, image_only_pdf, photograph, render_page, save_image, scan
 from attendbot.samples.signin_pdf import write_signin_pdf
@@ -103,6 +103,19 @@ def test_a_photo_too_steep_or_too_small_to_judge_is_scan_uncertain_and_nothing_i
     with pytest.raises(UnreadableFileError, match="the photographed page could not be read with confidence") as info:
         read(photographed(pdf, tmp_path / f"{source}.jpg", style))
     assert reason in info.value.reason
+
+
+def test_in_a_blurred_photo_a_signature_too_faint_to_count_as_ink_is_scan_uncertain_not_unsigned(roster_pdf,
+                                                                                              tmp_path):
+    """At 113 px an inch and 1.5 px of blur a thin pen stroke is no longer dark enough to be ink. Its
+    box is not empty either, so it is not judged: the line counts as unsigned, and the row is reported."""
+    assert judge_ink(0.0, faint=0.02).value is None and judge_ink(0.0, faint=0.0).value is False
+    result = read(photographed(roster_pdf, tmp_path / "blurred.jpg", PhotoStyle(dpi=113, blur=1.5, seed=101)))
+    [sheet] = result.sheets
+    doubtful = doubts(result)
+    assert [ln.row for ln in sheet.lines if ln.signed != (ln.row in ROSTER_SIGNED) and ln.row not in doubtful] == []
+    assert doubtful & ROSTER_SIGNED  # some signatures were too faint here: reported, not judged
+    assert all(not ln.signed for ln in sheet.lines if ln.row in doubtful)
 
 
 def test_the_four_corners_found_are_where_the_photo_put_them_and_a_flat_scan_is_left_alone(roster_pdf):

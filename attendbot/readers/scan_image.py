@@ -39,6 +39,7 @@ from attendbot.errors import UnreadableFileError
 WORK_WIDTH = 1700  # px across a page once prepared
 INK_LEVEL = 0.62  # a pixel at most this share of the local paper brightness is ink
 RULE_LEVEL = 0.80  # ... is part of a ruled line: lenient, since a thin rule blurred by a 150-dpi scan is faint
+FAINT_LEVEL = RULE_LEVEL  # ... is a mark, if a faint one (a thin stroke blurred by a phone photo)
 RULE_GAP = 9  # px: gaps this short in a ruled line (noise, a faint stretch) are bridged
 MAX_SKEW = 4.0  # degrees searched either way
 BLANK_INK = 0.0015  # share of a page's pixels: less ink than this is a blank page
@@ -186,15 +187,18 @@ class Page:
         top, bottom = max(0, int(round(top))), min(self.height, int(round(bottom)))
         return self.grey[top:bottom, x0:x1]
 
-    def ink_in(self, x0: float, top: float, x1: float, bottom: float) -> tuple[float, tuple[int, int, int, int] | None]:
+    def ink_in(self, x0: float, top: float, x1: float, bottom: float,
+               level: float = INK_LEVEL) -> tuple[float, tuple[int, int, int, int] | None]:
         """The share of the area that is ink (specks under MIN_BLOB px left out), and the ink's
-        bounding box in page pixels (None when there is none)."""
+        bounding box in page pixels (None when there is none). At a ``level`` above INK_LEVEL
+        (:data:`FAINT_LEVEL`), strokes too faint to be ink count as well."""
         cv2 = _cv2()
         x0, x1 = max(0, int(round(x0))), min(self.width, int(round(x1)))
         top, bottom = max(0, int(round(top))), min(self.height, int(round(bottom)))
         if x1 - x0 < 2 or bottom - top < 2:
             return 0.0, None
-        area = self.ink[top:bottom, x0:x1]
+        area = self.ink[top:bottom, x0:x1] if level == INK_LEVEL else \
+            (self.grey[top:bottom, x0:x1] <= int(255 * level)).astype(np.uint8)
         n, _, stats, _ = cv2.connectedComponentsWithStats(area, connectivity=8)
         keep = [s for s in stats[1:n] if s[cv2.CC_STAT_AREA] >= MIN_BLOB]
         if not keep:

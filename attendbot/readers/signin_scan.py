@@ -20,9 +20,10 @@ Either way a signature is *ink*: the share of a signature cell's inside (away fr
 its ruled border) that is dark, specks aside. Every judgement carries a confidence;
 one that falls short is never guessed:
 
-* a signature cell between :data:`UNSIGNED_INK` and :data:`SIGNED_INK` — the line
-  is kept as **unsigned** (the charge is held) and a ``SCAN_UNCERTAIN`` problem names
-  the page and row to look at;
+* a signature cell between :data:`UNSIGNED_INK` and :data:`SIGNED_INK`, or one
+  with too little ink to be signed but :data:`FAINT_MARKS` of fainter strokes (a
+  blurred photo) — the line is kept as **unsigned** (the charge is held) and a
+  ``SCAN_UNCERTAIN`` problem names the page and row to look at;
 * a printed name read with less than :data:`NAME_MIN_SCORE` (or, on a roster, one
   that does not match its check) — the line is left out (the patient is then not on
   the sheet, and the charge is held) and ``SCAN_UNCERTAIN`` names the row;
@@ -56,7 +57,7 @@ from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninShe
 from attendbot.readers import limits, parse
 from attendbot.readers.base import Reader
 from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize, recognize_many
-from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, Perspective, QrFound,
+from attendbot.readers.scan_image import (BLANK_INK, FAINT_LEVEL, MAX_PAGES, Grid, Page, Perspective, QrFound,
                                           corner_marks, find_grid, find_qr, horizontal_rules, image_format,
                                           image_pages, page_outline, pdf_page_count, pdf_pages, prepare)
 from attendbot.readers.signin_header import NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in
@@ -69,6 +70,7 @@ IDENTIFY_PAGES = 3  # a PDF none of whose first pages has text is a scan
 # what is not judged.
 UNSIGNED_INK = 0.002  # share of a signature cell's inside: at most this, the cell is empty
 SIGNED_INK = 0.006  # at least this, it is signed; in between, it is not judged
+FAINT_MARKS = 0.006  # share of a cell marked at least faintly: an "empty" cell with this much is not judged
 NAME_MIN_SCORE = 0.80  # OCR confidence (0-1) a printed name needs to be used
 HEADER_MIN_SCORE = 0.80  # ... the group and date lines of a header
 TIME_MIN_SCORE = 0.90  # ... a handwritten time
@@ -89,17 +91,27 @@ class Judgement:
     detail: str = ""
 
 
-def judge_ink(share: float) -> Judgement:
-    """A signature cell's ink share as signed / unsigned / not judged."""
+def judge_ink(share: float, faint: float = 0.0) -> Judgement:
+    """A signature cell's ink share as signed / unsigned / not judged; ``faint``, the share marked
+    at least faintly (:data:`~attendbot.readers.scan_image.FAINT_LEVEL`), keeps a box holding a
+    stroke too faint or blurred to count as ink from being judged empty."""
     pct = f"ink covers {share:.2%} of the box"
     if share >= SIGNED_INK:
         return Judgement(True, min(1.0, 0.5 + 0.5 * (share - SIGNED_INK) / SIGNED_INK), pct)
+    if share <= UNSIGNED_INK and faint >= FAINT_MARKS:
+        return Judgement(None, 0.0, f"{pct}, but faint strokes cover {faint:.2%}: a signature too faint or "
+                                    "blurred to count")
     if share <= UNSIGNED_INK:
         return Judgement(False, 0.5 + 0.5 * (1 - share / UNSIGNED_INK), pct)
     middle, half = (SIGNED_INK + UNSIGNED_INK) / 2, (SIGNED_INK - UNSIGNED_INK) / 2
     return Judgement(None, 0.5 * abs(share - middle) / half,
                      f"{pct}: between the {UNSIGNED_INK:.1%} of an empty box and the {SIGNED_INK:.1%} of a "
                      "signed one")
+
+
+def judge_space(page: Page, area: tuple[float, float, float, float]) -> Judgement:
+    """Whether the space for a signature, (x0, top, x1, bottom) in page pixels, is signed."""
+    return judge_ink(page.ink_in(*area)[0], page.ink_in(*area, level=FAINT_LEVEL)[0])
 
 
 class SigninScanReader(Reader):
@@ -347,8 +359,7 @@ class ScanPageReader:
                     rule = candidate
             if rule is None:
                 return None
-        share, _ = page.ink_in(rule.x0 + 4, rule.y - 1.1 * row_h, rule.x1 - 4, rule.y - max(6.0, 0.12 * row_h))
-        judged = judge_ink(share)
+        judged = judge_space(page, (rule.x0 + 4, rule.y - 1.1 * row_h, rule.x1 - 4, rule.y - max(6.0, 0.12 * row_h)))
         if judged.value is None:
             self.uncertain("the facilitator signature", judged.detail)
             return False
@@ -406,7 +417,7 @@ class RowReader:
     def read(self, index: int, number: int, mark: RosterMark | None = None) -> SigninLine | None:
         """Row ``index`` of the table (1: the first under the titles), numbered ``number`` on the sheet."""
         pr = self.pr
-        signature = judge_ink(self.page.ink_in(*self.inside(index, "signature"))[0])
+        signature = judge_space(self.page, self.inside(index, "signature"))
         name_read = self.text_in(index, "name")
         times = {key: self.time_at(index, key, number) for key in ("time_in", "time_out")}
         if name_read is None:
