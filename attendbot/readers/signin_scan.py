@@ -79,7 +79,7 @@ FOOTER_LINE_MIN = 0.2  # of the page's width: the shortest facilitator-signature
 CELL_MARGIN = 0.14  # of a row's height: what is trimmed off a cell's sides so its borders are not ink
 ROSTER_COLUMNS = {"name": 1, "signature": 2, "time_in": 3, "time_out": 4}  # layout R1
 
-_FACILITATOR_SIGNATURE = re.compile(r"facilitator s? ?signature")
+_FACILITATOR_SIGNATURE = re.compile(r"facilitator ?s? ?signature")  # OCR may run the words together
 
 
 @dataclass(frozen=True)
