@@ -527,13 +527,14 @@ def horizontal_rules(page: Page, min_width: float) -> list[Rule]:
     mask = cv2.morphologyEx(page.rule_mask(horizontal=True), cv2.MORPH_OPEN, kernel)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     rules = []
-    for x, y, w, h, _ in stats[1:n]:
+    for x, y, w, h, area in stats[1:n]:
         if w < min_width:
             continue
         if h <= 25:
             rules.append(Rule(int(x), int(x + w), int(y + h // 2)))
-        else:  # a filled band (a shaded title row scanned dark): its edges are the rules
+        elif area >= 0.5 * w * h:  # a filled band (a shaded title row scanned dark): its edges are the rules
             rules += [Rule(int(x), int(x + w), int(y)), Rule(int(x), int(x + w), int(y + h))]
+        # else a thin line running askew (a photo's perspective left uncorrected): not a straight rule
     return sorted(rules, key=lambda r: r.y)
 
 
