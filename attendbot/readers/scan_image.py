@@ -318,7 +318,7 @@ class Perspective:
             return (f"it was photographed at too steep an angle: its far edge looks {far:.0%} as long as its near "
                     f"one, and at least {MIN_FAR_SIDE:.0%} is needed; photograph it again from straight above")
         if dpi < MIN_PHOTO_DPI:
-            return (f"it is too small in the photo: about {dpi:.0f} pixels an inch, and at least {MIN_PHOTO_DPI} are "
+            return (f"it is too small in the photo: about {int(dpi)} pixels an inch, and at least {MIN_PHOTO_DPI} are "
                     "needed; photograph it again from closer, with the whole page in the frame")
         return None
 

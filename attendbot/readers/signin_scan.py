@@ -232,7 +232,7 @@ class ScanPageReader:
         if problem:
             self.uncertain("the photographed page", problem)
             return None
-        self.note(f"page {self.n} is a photo taken at an angle; it was read with its perspective corrected")
+        self.note(f"page {self.n} was photographed or scanned at an angle; it was read with its perspective corrected")
         return where.rectify(grey, quarter_turns)
 
     def turned_note(self, page: Page) -> None:
