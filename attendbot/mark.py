@@ -125,8 +125,13 @@ PAGE_W, PAGE_H = 612.0, 792.0  # US Letter, points
 MARGIN = 54.0
 CORNER = 12.0  # side of a corner mark
 CORNER_INSET = 24.0  # from the page's edges to a corner mark's outer corner
+_MIDDLE = CORNER_INSET + CORNER / 2
+CORNER_MIDDLES = ((_MIDDLE, _MIDDLE), (PAGE_W - _MIDDLE, _MIDDLE), (PAGE_W - _MIDDLE, PAGE_H - _MIDDLE),
+                  (_MIDDLE, PAGE_H - _MIDDLE))  # the corner marks' middles: top-left, then clockwise
 QR_SIZE = 96.0  # the mark, quiet zone included
 QR_TOP = 30.0
+QR_LEFT = PAGE_W - MARGIN - QR_SIZE + 12
+QR_MIDDLE = (QR_LEFT + QR_SIZE / 2, QR_TOP + QR_SIZE / 2)
 TITLE_SIZE = 15.0
 HEADER_TOP = MARGIN + 48  # first header line's baseline
 HEADER_STEP = 16.0

@@ -10,6 +10,9 @@ SigninScanReader in this process after the OCR engine has been loaded once:
            OCR only for the printed names (recognition only, no text detection)
   ocr      the project's digital sheet layout (12 lines, 9 signed, typed times): header found and
            read by OCR (detection + recognition), column titles, names and times recognised
+  photo    the same sheet as phone photos instead (attendbot.samples.scans.photograph: in
+           perspective on a darker table, uneven light, about 130 px an inch, a different
+           photo per page): the paper's outline found and the page warped back, then read as ocr
 
 It also reports the engine's start-up (loading the two ONNX models: paid once per file, since each
 file is read in its own forked process) and one whole file read the way a run reads it
@@ -37,7 +40,7 @@ from attendbot.readers import all_readers, ocr  # noqa: E402
 from attendbot.readers.signin_scan import SigninScanReader  # noqa: E402
 from attendbot.readers.source import SourceFile  # noqa: E402
 from attendbot.samples.drafts import LineDraft, SheetDraft  # noqa: E402
-from attendbot.samples.scans import ScanStyle, image_only_pdf, render_page, scan  # noqa: E402
+from attendbot.samples.scans import PhotoStyle, ScanStyle, image_only_pdf, photograph, render_page, scan  # noqa: E402
 from attendbot.samples.signin_pdf import PdfCanvas, _scribble, write_signin_pdf  # noqa: E402
 
 TARGET = 2.0  # seconds per page
@@ -73,6 +76,12 @@ def scanned(source: Path, out: Path, pages: int) -> Path:
     return image_only_pdf(images, out, 200)
 
 
+def photographed(source: Path, out: Path, pages: int) -> Path:
+    style = PhotoStyle()
+    images = [photograph(render_page(source, 1, style.dpi), PhotoStyle(seed=n)) for n in range(pages)]
+    return image_only_pdf(images, out, style.dpi)
+
+
 def read_seconds(path: Path) -> tuple[float, float, int]:
     """Wall-clock and CPU seconds (this process, all its threads) to read a file, and its sheets."""
     src = SourceFile(path, path.name)
@@ -91,8 +100,10 @@ def main() -> int:
     lines, missed = [], False
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        sheet = digital_pdf(folder)
         files = {"roster": scanned(roster_pdf(folder), folder / "roster-scan.pdf", args.pages),
-                 "ocr": scanned(digital_pdf(folder), folder / "ocr-scan.pdf", args.pages)}
+                 "ocr": scanned(sheet, folder / "ocr-scan.pdf", args.pages),
+                 "photo": photographed(sheet, folder / "ocr-photo.pdf", args.pages)}
         start = time.perf_counter()
         ocr.engine()
         ocr.recognize(__import__("numpy").full((48, 200), 255, "uint8"))

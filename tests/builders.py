@@ -18,8 +18,10 @@ from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
 from attendbot.model import (Attendance, Authorization, Charge, DayOutcome, Evidence, Modality, NoteStatus,
                              SigninLine, SigninSheet, Status)
 from attendbot.npi import npi_check_digit
+from attendbot.outputs.rosters import Roster, build_rosters_pdf
 from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
+from attendbot.samples.signin_pdf import PdfCanvas, _scribble
 from attendbot.samples.tables import write_table_csv
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-pdfs"
@@ -234,6 +236,41 @@ def write_day(inbox: Path, day: dt.date, visits: list[Visit], charges_file: str 
                     [[day.strftime("%m/%d/%Y"), v.mrn, v.name, "Morning Process", v.status,
                       v.time_in if v.status in present else "", v.time_out if v.status in present else "",
                       "Signed" if v.status in present else "", "Dana Whitfield"] for v in visits])
+
+
+# --- paper sheets, to be scanned or photographed ------------------------------------------
+
+SCAN_LINES = [  # every way the digital layouts sign a box, and empty boxes between them
+    LineDraft("Avery Quinlan", "stroke", "9:02 AM", "12:00 PM"),
+    LineDraft("María Núñez", None),
+    LineDraft("Quinn O'Brien-Smith", "text"),
+    LineDraft("Li Na", "image", "9:15 AM", "11:45 AM"),
+    LineDraft("Jonathan Fitzgerald-Hughes", None),
+    LineDraft("Bo Chen", "stroke"),
+]
+SCAN_SHEET = SheetDraft("Morning Process Group", DAY, "9:00 AM", "12:00 PM", "Dana Whitfield, LCSW", lines=SCAN_LINES)
+
+ROSTER_NAMES = ("Chen, Bo", "Núñez, María", "O'Brien-Smith, Quinn", "Quinlan, Avery", "Zhang, Wei")
+ROSTER = Roster("Morning Process Group", DAY, t(9), t(12), "Dana Whitfield, LCSW", ROSTER_NAMES)
+ROSTER_SIGNED = {1, 3, 4}  # rows signed on paper; rows 2 and 5 are left empty
+
+
+def signed_roster(path: Path, roster: Roster = ROSTER, signed=ROSTER_SIGNED, facilitator=True, walk_in=None) -> Path:
+    """The roster as a PDF with strokes drawn into the chosen signature boxes (and a typed walk-in)."""
+    pdf, pages = build_rosters_pdf([roster], "Riverbend Recovery IOP")
+    [page] = pages
+    canvas = PdfCanvas(pdf)
+    for row in signed:
+        canvas.curve(_scribble(f"row {row}", page.rows[row]["signature"]))
+    if facilitator:
+        canvas.curve(_scribble("facilitator", page.facilitator_signature))
+    if walk_in is not None:
+        row, name = walk_in
+        x, y, _, h = page.rows[row]["name"]
+        canvas.text(x + 5, y + h - 10, name, size=11)
+        canvas.curve(_scribble(name, page.rows[row]["signature"]))
+    pdf.output(str(path))
+    return path
 
 
 class Program:

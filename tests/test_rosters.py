@@ -14,7 +14,7 @@ from attendbot.cli import main
 from attendbot.codes import GapCode
 from attendbot.mark import MarkError, RosterMark, name_check, name_letters
 from attendbot.model import Charge, Evidence
-from attendbot.outputs.rosters import Roster, build_rosters_pdf
+from attendbot.outputs.rosters import build_rosters_pdf
 from attendbot.rosters import rosters_for
 from attendbot.readers.signin_pdf import SigninPdfReader
 from attendbot.readers.signin_scan import SigninScanReader
@@ -23,35 +23,16 @@ from attendbot.samples.scans import ScanStyle, image_only_pdf, render_page, save
 from attendbot.samples.signin_pdf import PdfCanvas, _scribble
 from attendbot.samples.tables import write_table_csv, write_table_xlsx
 
-from builders import CHARGE_HEADER, DAY, EHR_HEADER, Program, charge_row, ehr_row
+from builders import (CHARGE_HEADER, DAY, EHR_HEADER, ROSTER, ROSTER_NAMES, ROSTER_SIGNED, Program, charge_row, ehr_row,
+                      signed_roster)
 
-NAMES = ("Chen, Bo", "Núñez, María", "O'Brien-Smith, Quinn", "Quinlan, Avery", "Zhang, Wei")
-ROSTER = Roster("Morning Process Group", DAY, dt.time(9), dt.time(12), "Dana Whitfield, LCSW", NAMES)
-SIGNED = {1, 3, 4}  # rows signed on paper; rows 2 and 5 are left empty
+NAMES, SIGNED = ROSTER_NAMES, ROSTER_SIGNED
 
 
 def charge(cid, pid, name, group="Morning Process Group", start=dt.time(9), provider=None, day=DAY):
     return Charge(charge_id=cid, service_date=day, patient_id=pid, patient_name=name, payer="Aetna", code="H0015",
                   units=1, session=group, start=start, end=dt.time(12) if start == dt.time(9) else dt.time(15),
                   provider=provider)
-
-
-def signed_roster(path: Path, roster: Roster = ROSTER, signed=SIGNED, facilitator=True, walk_in=None) -> Path:
-    """The roster as a PDF with strokes drawn into the chosen signature boxes (and a typed walk-in)."""
-    pdf, pages = build_rosters_pdf([roster], "Riverbend Recovery IOP")
-    [page] = pages
-    canvas = PdfCanvas(pdf)
-    for row in signed:
-        canvas.curve(_scribble(f"row {row}", page.rows[row]["signature"]))
-    if facilitator:
-        canvas.curve(_scribble("facilitator", page.facilitator_signature))
-    if walk_in is not None:
-        row, name = walk_in
-        x, y, _, h = page.rows[row]["name"]
-        canvas.text(x + 5, y + h - 10, name, size=11)
-        canvas.curve(_scribble(name, page.rows[row]["signature"]))
-    pdf.output(str(path))
-    return path
 
 
 def test_rosters_are_one_per_scheduled_session_with_each_patient_once_in_a_stable_order():

@@ -32,17 +32,9 @@ from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.scans import ScanStyle, image_only_pdf, render_page, save_image, scan
 from attendbot.samples.signin_pdf import PdfCanvas, _scribble, write_signin_pdf
 
-from builders import CHARGE_HEADER, DAY, EHR_HEADER, Program, charge_row, ehr_row
+from builders import CHARGE_HEADER, DAY, EHR_HEADER, SCAN_LINES, SCAN_SHEET, Program, charge_row, ehr_row
 
-LINES = [  # every way the digital layouts sign a box, and empty boxes between them
-    LineDraft("Avery Quinlan", "stroke", "9:02 AM", "12:00 PM"),
-    LineDraft("María Núñez", None),
-    LineDraft("Quinn O'Brien-Smith", "text"),
-    LineDraft("Li Na", "image", "9:15 AM", "11:45 AM"),
-    LineDraft("Jonathan Fitzgerald-Hughes", None),
-    LineDraft("Bo Chen", "stroke"),
-]
-SHEET = SheetDraft("Morning Process Group", DAY, "9:00 AM", "12:00 PM", "Dana Whitfield, LCSW", lines=LINES)
+LINES, SHEET = SCAN_LINES, SCAN_SHEET
 STYLES = {  # how each scan is made and saved
     "150dpi-tilted-left-pdf": (ScanStyle(dpi=150, angle=3.0, blur=1.0, noise=10, seed=1), "pdf"),
     "300dpi-tilted-right-png": (ScanStyle(dpi=300, angle=-3.0, blur=1.3, noise=14, dust=600, seed=2), "png"),

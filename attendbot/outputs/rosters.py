@@ -34,9 +34,9 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from attendbot.mark import (CORNER, CORNER_INSET, COLUMNS, FACILITATOR_LINE_W, FACILITATOR_LINE_X, FOOTER_GAP,
-                            HEADER_STEP, HEADER_TOP, HEADER_VALUE_WIDTH, HEADER_VALUE_X, LAYOUT, MARGIN, PAGE_H,
-                            PAGE_W, QR_SIZE, QR_TOP, ROW_H, ROWS_PER_PAGE, SPARE_ROWS, TITLE_SIZE,
+from attendbot.mark import (CORNER, CORNER_INSET, CORNER_MIDDLES, COLUMNS, FACILITATOR_LINE_W, FACILITATOR_LINE_X,
+                            FOOTER_GAP, HEADER_STEP, HEADER_TOP, HEADER_VALUE_WIDTH, HEADER_VALUE_X, LAYOUT, MARGIN,
+                            PAGE_H, PAGE_W, QR_LEFT, QR_SIZE, QR_TOP, ROW_H, ROWS_PER_PAGE, SPARE_ROWS, TITLE_SIZE,
                             RosterMark, name_check)
 
 _FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -124,11 +124,9 @@ def draw_roster_page(pdf: FPDF, roster: Roster, program: str, first_row: int, na
                                    for i, n in enumerate(names)), layout=LAYOUT)
     pdf.set_draw_color(0)
     pdf.set_fill_color(0)
-    for x, y in ((CORNER_INSET, CORNER_INSET), (PAGE_W - CORNER_INSET - CORNER, CORNER_INSET),
-                 (CORNER_INSET, PAGE_H - CORNER_INSET - CORNER),
-                 (PAGE_W - CORNER_INSET - CORNER, PAGE_H - CORNER_INSET - CORNER)):
-        pdf.rect(x, y, CORNER, CORNER, style="F")
-    pdf.image(_qr_png(mark.encode()), PAGE_W - MARGIN - QR_SIZE + 12, QR_TOP, QR_SIZE, QR_SIZE)
+    for x, y in CORNER_MIDDLES:
+        pdf.rect(x - CORNER / 2, y - CORNER / 2, CORNER, CORNER, style="F")
+    pdf.image(_qr_png(mark.encode()), QR_LEFT, QR_TOP, QR_SIZE, QR_SIZE)
 
     pdf.set_text_color(0)
     title = _printable(f"{program} - Group Sign-In Sheet" if program else "Group Sign-In Sheet")

@@ -1,7 +1,9 @@
 """Scanned sign-in sheets: image-only PDF pages and PNG, JPEG or TIFF files.
 
 A page goes through :mod:`attendbot.readers.scan_image` (paper made white,
-turned upright and straight, the ruled table found) and is then read one of two ways:
+turned upright, a phone photo taken at an angle warped back to a rectangle — by a
+roster's corner squares, or else the paper's outline — straightened, the ruled
+table found) and is then read one of two ways:
 
 * **an attendbot roster** (``attendbot rosters``), known by its QR mark
   (:mod:`attendbot.mark`). The mark gives the session — group, date, times,
@@ -18,14 +20,16 @@ Either way a signature is *ink*: the share of a signature cell's inside (away fr
 its ruled border) that is dark, specks aside. Every judgement carries a confidence;
 one that falls short is never guessed:
 
-* a signature cell between :data:`UNSIGNED_INK` and :data:`SIGNED_INK` — the line
-  is kept as **unsigned** (the charge is held) and a ``SCAN_UNCERTAIN`` problem names
-  the page and row to look at;
+* a signature cell between :data:`UNSIGNED_INK` and :data:`SIGNED_INK`, or one
+  with too little ink to be signed but :data:`FAINT_MARKS` of fainter strokes (a
+  blurred photo) — the line is kept as **unsigned** (the charge is held) and a
+  ``SCAN_UNCERTAIN`` problem names the page and row to look at;
 * a printed name read with less than :data:`NAME_MIN_SCORE` (or, on a roster, one
   that does not match its check) — the line is left out (the patient is then not on
   the sheet, and the charge is held) and ``SCAN_UNCERTAIN`` names the row;
-* a page whose table, column titles, group or date cannot be read — no sheet, and
-  ``SCAN_UNCERTAIN`` names the page; a file none of whose pages gives a sheet
+* a page whose table, column titles, group or date cannot be read, or a photo of it
+  too steep or too small to judge its boxes — no sheet, and ``SCAN_UNCERTAIN`` names
+  the page; a file none of whose pages gives a sheet
   raises :class:`~attendbot.errors.UnreadableFileError`.
 
 Handwritten times are kept only when OCR reads them with at least
@@ -37,20 +41,25 @@ with a note; a page fed upside down is turned round and read, with a note.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from attendbot.codes import GapCode
 from attendbot.errors import UnreadableFileError
-from attendbot.mark import FACILITATOR_LINE_X, FOOTER_GAP, MARGIN, TABLE_WIDTH, MarkError, RosterMark
+from attendbot.mark import (CORNER_MIDDLES, FACILITATOR_LINE_X, FOOTER_GAP, MARGIN, PAGE_H, PAGE_W, QR_MIDDLE, QR_SIZE,
+                            TABLE_WIDTH, MarkError, RosterMark)
 from attendbot.messages import gap_message
 from attendbot.model import Evidence, Problem, ReadResult, SigninLine, SigninSheet
 from attendbot.readers import limits, parse
 from attendbot.readers.base import Reader
 from attendbot.readers.ocr import OcrUnavailable, lines, read_text, recognize, recognize_many
-from attendbot.readers.scan_image import (BLANK_INK, MAX_PAGES, Grid, Page, find_grid, find_qr, horizontal_rules,
-                                          image_format, image_pages, pdf_page_count, pdf_pages, prepare)
+from attendbot.readers.scan_image import (BLANK_INK, FAINT_LEVEL, MAX_PAGES, Grid, Page, Perspective, QrFound,
+                                          corner_marks, find_grid, find_qr, horizontal_rules, image_format,
+                                          image_pages, page_outline, pdf_page_count, pdf_pages, prepare)
 from attendbot.readers.signin_header import NOT_A_COLUMN, TABLE_COLUMNS, Header, fields_in
 from attendbot.readers.source import SourceFile
 
@@ -61,6 +70,7 @@ IDENTIFY_PAGES = 3  # a PDF none of whose first pages has text is a scan
 # what is not judged.
 UNSIGNED_INK = 0.002  # share of a signature cell's inside: at most this, the cell is empty
 SIGNED_INK = 0.006  # at least this, it is signed; in between, it is not judged
+FAINT_MARKS = 0.006  # share of a cell marked at least faintly: an "empty" cell with this much is not judged
 NAME_MIN_SCORE = 0.80  # OCR confidence (0-1) a printed name needs to be used
 HEADER_MIN_SCORE = 0.80  # ... the group and date lines of a header
 TIME_MIN_SCORE = 0.90  # ... a handwritten time
@@ -69,7 +79,7 @@ FOOTER_LINE_MIN = 0.2  # of the page's width: the shortest facilitator-signature
 CELL_MARGIN = 0.14  # of a row's height: what is trimmed off a cell's sides so its borders are not ink
 ROSTER_COLUMNS = {"name": 1, "signature": 2, "time_in": 3, "time_out": 4}  # layout R1
 
-_FACILITATOR_SIGNATURE = re.compile(r"facilitator s? ?signature")
+_FACILITATOR_SIGNATURE = re.compile(r"facilitator ?s? ?signature")  # OCR may run the words together
 
 
 @dataclass(frozen=True)
@@ -81,17 +91,27 @@ class Judgement:
     detail: str = ""
 
 
-def judge_ink(share: float) -> Judgement:
-    """A signature cell's ink share as signed / unsigned / not judged."""
+def judge_ink(share: float, faint: float = 0.0) -> Judgement:
+    """A signature cell's ink share as signed / unsigned / not judged; ``faint``, the share marked
+    at least faintly (:data:`~attendbot.readers.scan_image.FAINT_LEVEL`), keeps a box holding a
+    stroke too faint or blurred to count as ink from being judged empty."""
     pct = f"ink covers {share:.2%} of the box"
     if share >= SIGNED_INK:
         return Judgement(True, min(1.0, 0.5 + 0.5 * (share - SIGNED_INK) / SIGNED_INK), pct)
+    if share <= UNSIGNED_INK and faint >= FAINT_MARKS:
+        return Judgement(None, 0.0, f"{pct}, but faint strokes cover {faint:.2%}: a signature too faint or "
+                                    "blurred to count")
     if share <= UNSIGNED_INK:
         return Judgement(False, 0.5 + 0.5 * (1 - share / UNSIGNED_INK), pct)
     middle, half = (SIGNED_INK + UNSIGNED_INK) / 2, (SIGNED_INK - UNSIGNED_INK) / 2
     return Judgement(None, 0.5 * abs(share - middle) / half,
                      f"{pct}: between the {UNSIGNED_INK:.1%} of an empty box and the {SIGNED_INK:.1%} of a "
                      "signed one")
+
+
+def judge_space(page: Page, area: tuple[float, float, float, float]) -> Judgement:
+    """Whether the space for a signature, (x0, top, x1, bottom) in page pixels, is signed."""
+    return judge_ink(page.ink_in(*area)[0], page.ink_in(*area, level=FAINT_LEVEL)[0])
 
 
 class SigninScanReader(Reader):
@@ -183,9 +203,37 @@ class ScanPageReader:
                 self.uncertain("the roster's mark", str(exc))
                 return
         if mark is not None:
-            self.read_roster(page.rotated(found.quarter_turns).straightened(), mark)
+            upright = self.from_above(grey, page, self.roster_corners(grey, page, found), found.quarter_turns)
+            if upright is not None:
+                self.read_roster(upright.straightened(), mark)
         else:
-            self.read_other(page.straightened())
+            upright = self.from_above(grey, page, page_outline(grey))
+            if upright is not None:
+                self.read_other(upright.straightened())
+
+    def roster_corners(self, grey, page: Page, found: QrFound) -> Perspective | None:
+        """Where a roster's four corner squares are in ``grey`` (the page as it came, ``page`` prepared
+        from it), when all four are clearly there and the QR mark lies where they say it should."""
+        seen = corner_marks(page, grey.shape)
+        if seen is None or found.centre is None:
+            return None
+        where = Perspective(seen, np.float64(CORNER_MIDDLES), (PAGE_W, PAGE_H)).turned(found.quarter_turns)
+        x, y = found.centre
+        qr = where.page_at((x * grey.shape[1] / page.width, y * grey.shape[0] / page.height))
+        return where if math.dist(qr, QR_MIDDLE) <= 0.25 * QR_SIZE else None
+
+    def from_above(self, grey, page: Page, where: Perspective | None, quarter_turns: int = 0) -> Page | None:
+        """The page upright and as if seen from straight above: warped back when ``where`` shows a photo
+        taken at an angle; ``page`` turned upright when nothing clear was found or it is flat (a scan,
+        which straightening makes right); None, reported, when the photo is too distorted to read."""
+        if where is None or where.flat:
+            return page.rotated(quarter_turns)
+        problem = where.too_distorted()
+        if problem:
+            self.uncertain("the photographed page", problem)
+            return None
+        self.note(f"page {self.n} was photographed or scanned at an angle; it was read with its perspective corrected")
+        return where.rectify(grey, quarter_turns)
 
     def turned_note(self, page: Page) -> None:
         if page.turned == 2:
@@ -311,8 +359,7 @@ class ScanPageReader:
                     rule = candidate
             if rule is None:
                 return None
-        share, _ = page.ink_in(rule.x0 + 4, rule.y - 1.1 * row_h, rule.x1 - 4, rule.y - max(6.0, 0.12 * row_h))
-        judged = judge_ink(share)
+        judged = judge_space(page, (rule.x0 + 4, rule.y - 1.1 * row_h, rule.x1 - 4, rule.y - max(6.0, 0.12 * row_h)))
         if judged.value is None:
             self.uncertain("the facilitator signature", judged.detail)
             return False
@@ -370,7 +417,7 @@ class RowReader:
     def read(self, index: int, number: int, mark: RosterMark | None = None) -> SigninLine | None:
         """Row ``index`` of the table (1: the first under the titles), numbered ``number`` on the sheet."""
         pr = self.pr
-        signature = judge_ink(self.page.ink_in(*self.inside(index, "signature"))[0])
+        signature = judge_space(self.page, self.inside(index, "signature"))
         name_read = self.text_in(index, "name")
         times = {key: self.time_at(index, key, number) for key in ("time_in", "time_out")}
         if name_read is None:
