@@ -4,7 +4,8 @@
 nothing a run depends on has changed, the run keeps what it did and a re-run re-emits it:
 
 * **The key** of a run is what its outcome is made from: attendbot's own code (version and
-  files), both configuration files as validated, the paths and flags, whether Slack is
+  files), both configuration files as validated, the paths (and the working folder, which
+  the files are shown relative to) and flags, whether Slack is
   connected, the day, the inbox as the filesystem lists it (each entry's name, size, times,
   inode and mode: nothing is opened or hashed) and the newest answer given in Slack.
 * **Reused** only when the key is the same as the day's last run's, *and* no file has been
@@ -69,7 +70,8 @@ def key(settings: Settings, ledger: Ledger, day: dt.date, inbox_lines: list[tupl
         dry_run: bool, alerts: bool) -> str:
     """What a run of ``day`` is made from (the Slack token itself is never part of it, only whether there is one)."""
     return digest(_code_version(), settings.main.model_dump(mode="json"), settings.payers.file.model_dump(mode="json"),
-                  [str(p) for p in (settings.config_path, settings.inbox, settings.db, settings.audit_dir)],
+                  [str(p) for p in (settings.config_path, settings.inbox, settings.db, settings.audit_dir,
+                                    Path.cwd())],  # files are shown relative to the working folder
                   bool(settings.slack_token), day.isoformat(), dry_run, alerts, inbox_lines,
                   ledger.newest_response())
 

@@ -127,6 +127,10 @@ def _queue_a_message(p, monkeypatch=None):
         ledger.close()
 
 
+def _another_working_folder(p, monkeypatch):
+    monkeypatch.chdir(p.root)
+
+
 def _new_code(p, monkeypatch):
     monkeypatch.setattr(rerun, "_code_version", functools.cache(rerun._code_version.__wrapped__))
     monkeypatch.setattr(attendbot, "__version__", "99.0")
@@ -134,7 +138,7 @@ def _new_code(p, monkeypatch):
 
 @pytest.mark.parametrize("change", [_touch_a_file, _drop_a_file, _remove_a_file, _edit_the_payer_rules,
                                     _answer_in_slack, _run_an_earlier_day, _delete_the_workbook, _queue_a_message,
-                                    _new_code], ids=lambda f: f.__name__.strip("_"))
+                                    _another_working_folder, _new_code], ids=lambda f: f.__name__.strip("_"))
 def test_any_change_a_run_depends_on_makes_the_rerun_do_the_work(day, reconciled, monkeypatch, change):
     run(day)
     change(day, monkeypatch)
