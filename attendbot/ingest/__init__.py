@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from attendbot.config import Settings
@@ -33,12 +33,22 @@ log = logging.getLogger("attendbot")
 def shown_path(path: Path, base: Path | None = None) -> str:
     """A path as people see it: relative to the working folder when it is inside it, on one line
     (a control character in a file name is shown as ``?``: it never forges a line of a report)."""
-    base = base or Path.cwd()
-    try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
-        shown = str((path.parent.resolve() / path.name).relative_to(base.resolve()))
-    except ValueError:
-        shown = str(path)
-    return one_line(shown, "?")
+    return shown_paths([path], base)[0]
+
+
+def shown_paths(paths: Iterable[Path], base: Path | None = None) -> list[str]:
+    """:func:`shown_path` of each path, each folder resolved once (an inbox holds many files a folder)."""
+    base = (base or Path.cwd()).resolve()
+    folders: dict[Path, Path] = {}
+    shown = []
+    for path in paths:
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
+        try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
+            shown.append(one_line(str((folders[path.parent] / path.name).relative_to(base)), "?"))
+        except ValueError:
+            shown.append(one_line(str(path), "?"))
+    return shown
 
 
 class Ingest:
@@ -60,27 +70,23 @@ class Ingest:
     def all(self) -> tuple[list[FileReport], int]:
         """Every inbox file's report, and how many files were left for the next run because
         they were still changing after waiting ``settle_seconds`` for them."""
-        paths = list(inbox.candidates(self.settings.inbox))
-        changing = inbox.wait_until_settled(paths, self.settings.main.paths.settle_seconds)
-        reports = self.skipped()
+        entries = list(inbox.scan(self.settings.inbox))
+        # Entries that are not regular files — links (to files or folders), pipes, devices, folders
+        # that cannot be read — are each ``ignored`` with its reason; never opened, followed, moved
+        # or deleted, and not recorded (the next run looks at them again).
+        reports = [FileReport(shown, "unknown", FileStatus.IGNORED, e.reason)
+                   for e, shown in zip(entries, shown_paths(e.path for e in entries)) if e.reason is not None]
+        paths = [e.path for e in entries if e.reason is None]
+        wait = self.settings.main.paths.settle_seconds
+        changing = inbox.wait_until_settled(paths, wait)
         with sandbox.Pool(self.readers, self.workers) as pool:
             reading: set[str] = set()
-            steps = [self._changing(path) if path in changing else self.start(path, shown_path(path), pool, reading)
-                     for path in paths]
+            steps = [_done(FileReport(shown, "unknown", FileStatus.IGNORED,
+                                      f"still being written after waiting {wait:g} s; left for the next run"))
+                     if path in changing else self.start(path, shown, pool, reading)
+                     for path, shown in zip(paths, shown_paths(paths))]
             reports.extend(step() for step in steps)  # recorded in the inbox's order
         return reports, len(changing)
-
-    def _changing(self, path: Path) -> Callable[[], FileReport]:
-        wait = self.settings.main.paths.settle_seconds
-        return _done(FileReport(shown_path(path), "unknown", FileStatus.IGNORED,
-                                f"still being written after waiting {wait:g} s; left for the next run"))
-
-    def skipped(self) -> list[FileReport]:
-        """Inbox entries that are not regular files — links (to files or folders), pipes, devices,
-        folders that cannot be read — each ``ignored`` with its reason; never opened, followed,
-        moved or deleted, and not recorded (the next run looks at them again)."""
-        return [FileReport(shown_path(e.path), "unknown", FileStatus.IGNORED, e.reason or "")
-                for e in inbox.skipped(self.settings.inbox)]
 
     def one(self, path: Path, shown: str) -> FileReport:
         """Read one inbox file into the ledger, or say why not."""
