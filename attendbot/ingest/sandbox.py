@@ -40,6 +40,7 @@ the size budgets but without the time and memory budget.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import hashlib
 import logging
@@ -104,10 +105,14 @@ def workers() -> int:
     value = os.environ.get(WORKERS_VARIABLE, "").strip()
     if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_WORKERS:
         return int(value)
-    if value:
+    if value and value not in _said:
+        _said.add(value)  # once, not at every run of a back-fill
         log.warning("%s=%r is not a whole number from 1 to %d: one process per core is used",
                     WORKERS_VARIABLE, value[:20], MAX_WORKERS)
     return _cores()
+
+
+_said: set[str] = set()
 
 
 def _cores() -> int:
@@ -190,11 +195,15 @@ class Pool:
         return reading.outcome
 
     def close(self) -> None:
-        """Kill every child still reading (an interrupted run never leaves a reader behind)."""
+        """Kill every child still reading (an interrupted run never leaves a reader behind). A file
+        not read by then is 'retry' (:meth:`outcome` raises OSError), never unreadable."""
+        stopped = [*self._waiting, *self._reading.values()]
         self._waiting.clear()
-        while self._reading:
-            _, reading = self._reading.popitem()
-            self._end(reading, Outcome("unreadable", reason="the run stopped before it was read"))
+        self._reading.clear()
+        for reading in stopped:
+            if reading.child is not None:
+                self._end(reading, None)
+            reading.error = OSError(errno.ECANCELED, "the run stopped before it was read")
 
     def _step(self, wait: bool) -> None:
         """Start what fits; take every answer there is (waiting for one, or for the first
@@ -247,7 +256,7 @@ class Pool:
         self._end(reading, outcome)
 
     @staticmethod
-    def _end(reading: Reading, outcome: Outcome) -> None:
+    def _end(reading: Reading, outcome: Outcome | None) -> None:
         _kill(reading.child)  # over time, dead, or not gone within the grace after answering
         reading.receive.close()
         reading.child.close()
