@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import itertools
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from attendbot import __version__, config
@@ -169,12 +171,13 @@ def _backfill(settings: config.Settings, args: argparse.Namespace) -> int:
     """``run --from D1 --to D2``: every business day of the range, oldest first, on one ledger.
 
     Days before today are reconciled without posting (their Slack messages are recorded as a
-    dry run: a back-fill must not page facilitators about last month); today, when in the
-    range, is a normal run. A progress bar in a terminal, one line a day otherwise.
+    dry run: a back-fill must not page facilitators about last month), their workbooks written
+    beside the reconciling on the other cores (:func:`attendbot.run.run_days`); today, when in
+    the range, is a normal run. A progress bar in a terminal, one line a day otherwise.
     """
     from attendbot.calendar import business_days_between
     from attendbot.outputs.report import human_summary, json_document
-    from attendbot.run import run_day
+    from attendbot.run import run_day, run_days
 
     if args.from_day > args.to_day:
         return _usage(f"--from {args.from_day} is after --to {args.to_day}")
@@ -182,9 +185,10 @@ def _backfill(settings: config.Settings, args: argparse.Namespace) -> int:
     days = business_days_between(args.from_day, args.to_day, program.business_days, program.closed_days,
                                  program.holidays)
     today = dt.datetime.now(program.tz).date()
+    past = [day for day in days if args.dry_run or day < today]  # days are sorted: these come first
+    outcomes = itertools.chain(run_days(settings, past), (run_day(settings, day) for day in days[len(past):]))
     documents = []
-    for day in _progress(days, f"back-fill {args.from_day} to {args.to_day}"):
-        outcome = run_day(settings, day, dry_run=args.dry_run or day < today)
+    for outcome in _progress(outcomes, len(days), f"back-fill {args.from_day} to {args.to_day}"):
         documents.append(json_document(outcome))
         if not args.json:
             log.info("%s", human_summary(outcome))
@@ -197,16 +201,16 @@ def _backfill(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(days: list[dt.date], what: str):
+def _progress(outcomes: Iterable, total: int, what: str):
     """A tqdm progress bar on a terminal; plain lines (one a day) in a log or a pipe."""
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        yield from tqdm(days, desc=what, unit="day", file=sys.stderr)
+        yield from tqdm(outcomes, total=total, desc=what, unit="day", file=sys.stderr)
         return
-    for n, day in enumerate(days, start=1):
-        print(f"attendbot: {what}: {n}/{len(days)} {day}", file=sys.stderr)
-        yield day
+    for n, outcome in enumerate(outcomes, start=1):
+        print(f"attendbot: {what}: {n}/{total} {outcome.day}", file=sys.stderr)
+        yield outcome
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -553,8 +553,10 @@ class Ledger:
     # --- files and their records ----------------------------------------------
 
     def file(self, sha256: str) -> dict | None:
-        rows = list(self.db["files"].rows_where("sha256 = ?", [sha256]))
-        return rows[0] if rows else None
+        # One query (rows_where would add three to look the table up): a run asks once per inbox file.
+        cursor = self.db.execute("SELECT * FROM files WHERE sha256 = ?", [sha256])
+        row = cursor.fetchone()
+        return dict(zip((c[0] for c in cursor.description), row)) if row else None
 
     def record_file(self, report: FileReport, name: str, run_id: int, reader: str | None = None,
                     result: ReadResult | None = None) -> None:

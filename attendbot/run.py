@@ -6,20 +6,30 @@ inbox files are read once and everything they hold is stored in the ledger; the
 day's records are then taken from the ledger (so a week's export dropped on
 Monday serves Tuesday), reconciled, and the results written: ledger and workbook
 together, then Slack through the ledger's outbox.
+
+:func:`run_days` is a back-fill: past days one after another on one ledger, each
+day's workbook written in a forked process while the next days are reconciled,
+and the days' results committed in groups once their workbooks are written.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
+import signal
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from attendbot.codes import GapCode
 from attendbot.config import Settings
 from attendbot.errors import AttendbotError, ConfigError
 from attendbot import rerun
-from attendbot.ingest import Ingest, inbox
+from attendbot.ingest import Ingest, inbox, sandbox
 from attendbot.ledger import Ledger, exclusive
 from attendbot.model import DayOutcome, DayResult, DayStatus, Evidence, FileReport, FileStatus
 from attendbot.reconcile import reconcile
@@ -30,6 +40,7 @@ log = logging.getLogger("attendbot")
 LOCK_WAIT_SECONDS = 30
 TREND_DAYS = 30  # business days on the workbook's Trends sheet
 NO_SHOW_LOOKBACK_DAYS = 366  # the longest repeat_no_show.days the config allows
+BACKFILL_GROUP_DAYS = 20  # a back-fill commits this many days' results at once, their workbooks written
 
 
 def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None, dry_run: bool = False,
@@ -49,12 +60,7 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
             the ledger is damaged, the audit folder cannot be written).
     """
     now = now or dt.datetime.now(settings.program.tz)
-    if not settings.inbox.is_dir():
-        raise ConfigError(str(settings.config_path), "paths.inbox",
-                          f"the inbox folder {settings.inbox} does not exist (a typo, or the share is not mounted?)")
-    settings.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    busy = "another attendbot run is reconciling this program; try again when it has finished"
-    with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
+    with _locked(settings):
         ledger = Ledger(settings.db)
         try:
             live = not dry_run and bool(settings.slack_token)
@@ -87,8 +93,152 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
             ledger.close()
 
 
+@contextlib.contextmanager
+def _locked(settings: Settings) -> Iterator[None]:
+    """The program's lock: never two reconciliations at once."""
+    if not settings.inbox.is_dir():
+        raise ConfigError(str(settings.config_path), "paths.inbox",
+                          f"the inbox folder {settings.inbox} does not exist (a typo, or the share is not mounted?)")
+    settings.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    busy = "another attendbot run is reconciling this program; try again when it has finished"
+    with exclusive(settings.db, LOCK_WAIT_SECONDS, busy):
+        yield
+
+
+def run_days(settings: Settings, days: Sequence[dt.date], *, workers: int | None = None) -> Iterator[DayOutcome]:
+    """Reconcile ``days`` (oldest first) on one ledger, each as ``run_day(..., dry_run=True)``, and
+    yield each day's outcome once its results and workbook have landed: a back-fill.
+
+    A day's checks across days read the days before it, so the days are reconciled one after
+    another; what runs beside them is the writing of each day's audit workbook, in a forked
+    process, up to ``workers`` at once (default :func:`attendbot.ingest.sandbox.workers`; 1 is
+    :func:`run_day` day after day). So that a day's results still never land without its
+    workbook, the days go in groups of :data:`BACKFILL_GROUP_DAYS`: a group's results are
+    committed only once every one of its workbooks has been written; if one cannot be, or a day
+    fails, none of the group's results are kept (the ledger keeps the state before the group,
+    as after a failed :func:`run_day`), that day's run is recorded as failed, and the error
+    (AttendbotError, as from :func:`run_day`) names the day.
+    """
+    size = workers or sandbox.workers()
+    if size <= 1:
+        for day in days:
+            yield run_day(settings, day, dry_run=True)
+        return
+    for start in range(0, len(days), BACKFILL_GROUP_DAYS):
+        yield from _run_group(settings, days[start:start + BACKFILL_GROUP_DAYS], size)
+
+
+def _run_group(settings: Settings, days: Sequence[dt.date], size: int) -> list[DayOutcome]:
+    """One group of a back-fill: its days reconciled in one transaction, committed when every
+    workbook is written."""
+    with _locked(settings):
+        ledger = Ledger(settings.db)
+        workbooks = _Workbooks(settings, size)
+        outcomes: list[DayOutcome] = []
+        try:
+            with ledger.db.atomic():
+                for day in days:
+                    run_id = ledger.start_run(day, True)
+                    outcome = _run(settings, ledger, run_id, day, dt.datetime.now(settings.program.tz),
+                                   dry_run=True, alerts=True, write=workbooks.write)
+                    ledger.finish_run(run_id, "ok", summarize(outcome))
+                    outcomes.append(outcome)
+                workbooks.wait()  # raises for a workbook not written: the group is rolled back
+            return outcomes
+        except BaseException as exc:
+            workbooks.close()
+            failed = days[len(outcomes)] if len(outcomes) < len(days) else workbooks.failed_day or days[-1]
+            if not ledger.broken:  # recorded after the rollback, as run_day records its failure
+                with contextlib.suppress(AttendbotError):
+                    ledger.finish_run(ledger.start_run(failed, True), "failed", {"error": str(exc)[:500]})
+            raise
+        finally:
+            ledger.close()
+
+
+class _Workbooks:
+    """Audit workbooks written in forked processes, at most ``size`` at once, while the run goes on.
+
+    :meth:`write` has :func:`write_workbook`'s signature and returns the path at once; the child
+    writes it as :func:`write_workbook` always does (a temp file, then ``os.replace``). :meth:`wait`
+    waits for every one and raises AttendbotError for the first that could not be written.
+    Without fork, or when no process can be started, the workbook is written in-process.
+    """
+
+    def __init__(self, settings: Settings, size: int):
+        self.audit_dir, self.size = settings.audit_dir, size
+        self._writing: collections.deque = collections.deque()  # (day, process, pipe), oldest first
+        self.failed_day: dt.date | None = None
+        self._failure = ""
+
+    def write(self, result: DayResult, files: list[FileReport], path: Path, **options) -> Path:
+        from attendbot.outputs.workbook import write_workbook
+
+        while len(self._writing) >= self.size:
+            self._reap()
+        try:
+            ctx = multiprocessing.get_context("fork")
+            receive, send = ctx.Pipe(duplex=False)
+        except (ValueError, OSError):
+            return write_workbook(result, files, path, **options)
+        child = ctx.Process(target=_write_child, args=(send, result, files, path, options),
+                            name=f"attendbot-workbook-{result.day}")
+        try:
+            sandbox.start_child(child)
+        except OSError:
+            receive.close()
+            return write_workbook(result, files, path, **options)
+        finally:
+            send.close()
+        self._writing.append((result.day, child, receive))
+        return path
+
+    def wait(self) -> None:
+        self.close()
+        if self.failed_day is not None:
+            raise _unwritten(self.audit_dir, self._failure, self.failed_day)
+
+    def close(self) -> None:
+        while self._writing:
+            self._reap()
+
+    def _reap(self) -> None:
+        day, child, receive = self._writing.popleft()
+        try:
+            problem = receive.recv()
+        except (EOFError, OSError):
+            problem = "the process writing it stopped before it had finished"
+        child.join()
+        receive.close()
+        child.close()
+        if problem is not None and self.failed_day is None:
+            self.failed_day, self._failure = day, problem
+
+
+def _write_child(conn, result: DayResult, files: list[FileReport], path: Path, options: dict) -> None:
+    """In the forked child: write one workbook; send None, or why it could not be written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a stopped run lets its workbooks finish (nothing half-written)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from attendbot.outputs.workbook import write_workbook
+
+    try:
+        write_workbook(result, files, path, **options)
+        problem = None
+    except OSError as exc:
+        problem = str(exc.strerror or exc)
+    except Exception as exc:  # a bug: said as the run would say it
+        problem = f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
+    conn.send(problem)
+    conn.close()
+
+
+def _unwritten(audit_dir: Path, reason: str, day: dt.date | None = None) -> AttendbotError:
+    which = f" for {day}" if day else ""
+    return AttendbotError(f"the audit workbook{which} could not be written in {audit_dir}: {reason}")
+
+
 def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.datetime, *,
-         dry_run: bool, alerts: bool) -> DayOutcome:
+         dry_run: bool, alerts: bool, write: Callable[..., Path] | None = None) -> DayOutcome:
     # The outputs' libraries (openpyxl, slack-sdk) are imported only by a run that writes them.
     from attendbot.outputs.slack_answers import day_responses
     from attendbot.outputs.slack_delivery import deliver
@@ -122,11 +272,11 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
                              responses)
         if shows != ledger.workbook_digest(day) or not path.is_file():  # else it already shows all of this
             try:
-                write_workbook(result, list(files), path, program=settings.program.name, status=status,
-                               carc=settings.carc, trends=trends, authorizations=authorizations, responses=responses)
+                (write or write_workbook)(result, list(files), path, program=settings.program.name, status=status,
+                                          carc=settings.carc, trends=trends, authorizations=authorizations,
+                                          responses=responses)
             except OSError as exc:
-                raise AttendbotError(f"the audit workbook could not be written in {settings.audit_dir}: "
-                                     f"{exc.strerror or exc}") from exc
+                raise _unwritten(settings.audit_dir, str(exc.strerror or exc)) from exc
             ledger.keep_workbook_digest(day, shows)
     slack = deliver(settings, ledger, run_id, result, files, now, dry_run=dry_run, alerts=alerts, status=status)
     return DayOutcome(day, run_id, result, files, path, events, slack, status, responses)

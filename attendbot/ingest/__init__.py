@@ -1,10 +1,10 @@
 """Ingest: the inbox's new files, read safely, into the ledger.
 
-One file at a time: the inbox lists candidates (:mod:`attendbot.ingest.inbox`), the
-sandbox identifies and reads each within its time and memory budget
-(:mod:`attendbot.ingest.sandbox`), and what was read is recorded in the ledger. A
-file that cannot be read is recorded first and then quarantined, so a kill in
-between loses nothing. One bad file never stops the run.
+The inbox lists candidates (:mod:`attendbot.ingest.inbox`), the sandbox identifies
+and reads each within its time and memory budget, several files at once, one forked
+process each (:mod:`attendbot.ingest.sandbox`), and what was read is recorded in the
+ledger in the inbox's order. A file that cannot be read is recorded first and then
+quarantined, so a kill in between loses nothing. One bad file never stops the run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from attendbot.config import Settings
@@ -32,75 +33,104 @@ log = logging.getLogger("attendbot")
 def shown_path(path: Path, base: Path | None = None) -> str:
     """A path as people see it: relative to the working folder when it is inside it, on one line
     (a control character in a file name is shown as ``?``: it never forges a line of a report)."""
-    base = base or Path.cwd()
-    try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
-        shown = str((path.parent.resolve() / path.name).relative_to(base.resolve()))
-    except ValueError:
-        shown = str(path)
-    return one_line(shown, "?")
+    return shown_paths([path], base)[0]
+
+
+def shown_paths(paths: Iterable[Path], base: Path | None = None) -> list[str]:
+    """:func:`shown_path` of each path, each folder resolved once (an inbox holds many files a folder)."""
+    base = (base or Path.cwd()).resolve()
+    folders: dict[Path, Path] = {}
+    shown = []
+    for path in paths:
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
+        try:  # the folder resolved, the name as it is: a link is shown where it is, not where it points
+            shown.append(one_line(str((folders[path.parent] / path.name).relative_to(base)), "?"))
+        except ValueError:
+            shown.append(one_line(str(path), "?"))
+    return shown
 
 
 class Ingest:
-    """Reads new inbox files into the ledger, one file at a time, each in its own trap."""
+    """Reads new inbox files into the ledger, each in its own trap, several at once.
+
+    The run's process looks at every file in the inbox's order (its size, its hash, whether
+    the ledger has it already) and hands those to be read to a :class:`~attendbot.ingest.sandbox.Pool`
+    of ``workers`` forked readers (default: one per core); what each gave is recorded, or the
+    file quarantined, in the inbox's order again. So the reports and the ledger are the same
+    whatever the number of workers.
+    """
 
     def __init__(self, settings: Settings, ledger: Ledger, run_id: int, day: dt.date,
-                 readers: tuple[Reader, ...] | None = None):
+                 readers: tuple[Reader, ...] | None = None, workers: int | None = None):
         self.settings, self.ledger, self.run_id, self.day = settings, ledger, run_id, day
         self.readers = readers or all_readers(settings.columns)
+        self.workers = workers
 
     def all(self) -> tuple[list[FileReport], int]:
         """Every inbox file's report, and how many files were left for the next run because
         they were still changing after waiting ``settle_seconds`` for them."""
-        paths = list(inbox.candidates(self.settings.inbox))
-        changing = inbox.wait_until_settled(paths, self.settings.main.paths.settle_seconds)
-        reports = self.skipped()
-        for path in paths:
-            shown = shown_path(path)
-            if path in changing:
-                reports.append(FileReport(shown, "unknown", FileStatus.IGNORED,
-                                          f"still being written after waiting {self.settings.main.paths.settle_seconds:g} s; "
-                                          "left for the next run", retry=True))
-                continue
-            reports.append(self.one(path, shown))
+        entries = list(inbox.scan(self.settings.inbox))
+        # Entries that are not regular files — links (to files or folders), pipes, devices, folders
+        # that cannot be read — are each ``ignored`` with its reason; never opened, followed, moved
+        # or deleted, and not recorded (the next run looks at them again).
+        reports = [FileReport(shown, "unknown", FileStatus.IGNORED, e.reason)
+                   for e, shown in zip(entries, shown_paths(e.path for e in entries)) if e.reason is not None]
+        paths = [e.path for e in entries if e.reason is None]
+        wait = self.settings.main.paths.settle_seconds
+        changing = inbox.wait_until_settled(paths, wait)
+        with sandbox.Pool(self.readers, self.workers) as pool:
+            reading: set[str] = set()
+            steps = [_done(FileReport(shown, "unknown", FileStatus.IGNORED,
+                                      f"still being written after waiting {wait:g} s; left for the next run",
+                                       retry=True))
+                     if path in changing else self.start(path, shown, pool, reading)
+                     for path, shown in zip(paths, shown_paths(paths))]
+            reports.extend(step() for step in steps)  # recorded in the inbox's order
         return reports, len(changing)
 
-    def skipped(self) -> list[FileReport]:
-        """Inbox entries that are not regular files — links (to files or folders), pipes, devices,
-        folders that cannot be read — each ``ignored`` with its reason; never opened, followed,
-        moved or deleted, and not recorded (the next run looks at them again)."""
-        return [FileReport(shown_path(e.path), "unknown", FileStatus.IGNORED, e.reason or "")
-                for e in inbox.skipped(self.settings.inbox)]
-
     def one(self, path: Path, shown: str) -> FileReport:
-        """Read one inbox file into the ledger, or say why not. Its size is taken from ``lstat``
-        before any byte is read or hashed: a file over the budget is quarantined unread."""
+        """Read one inbox file into the ledger, or say why not."""
+        with sandbox.Pool(self.readers, 1) as pool:
+            return self.start(path, shown, pool, set())()
+
+    def start(self, path: Path, shown: str, pool: sandbox.Pool, reading: set[str]) -> Callable[[], FileReport]:
+        """Look at one inbox file and, if it is to be read, hand it to ``pool``; return what
+        finishes it (records it, or quarantines it) and gives its report, to be called in the
+        inbox's order. Its size is taken from ``lstat`` before any byte is read or hashed: a file
+        over the budget is quarantined unread. ``reading`` holds the hashes handed over so far: a
+        second copy of the same bytes waits for the first to be recorded, then is looked at again."""
         name = path.relative_to(self.settings.inbox).as_posix()
         try:
             st = path.lstat()
         except OSError as exc:
-            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry",
-                              retry=True)
+            return _done(FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry",
+                                    retry=True))
         if not stat.S_ISREG(st.st_mode):  # swapped for a link or a pipe since the inbox was listed
-            return FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
-                              else "not a regular file: it is never opened")
+            return _done(FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
+                                    else "not a regular file: it is never opened"))
         too_big = limits.too_big(st.st_size)
         if too_big:
-            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", too_big)
+            return lambda: self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", too_big)
         src = SourceFile(path, shown)
         try:
             sha256 = src.sha256
             known = self.ledger.file(sha256)
             if known and known["status"] == "read":
-                return self._known(known, name, shown)
+                return _done(self._known(known, name, shown))
+            if sha256 in reading:
+                return lambda: self.start(path, shown, pool, set())()
+            reading.add(sha256)
             # An ignored file is identified again on every run (cheap): a new [columns.*]
             # mapping, or a reader that now knows its layout, takes effect at once.
-            return self._read(path, name, shown, sha256, known)
+            job = pool.submit(path, shown)
+            return lambda: self._read(path, name, shown, sha256, known, pool, job)
         except UnreadableFileError as exc:  # grew past the size budget while it was hashed
-            src.close()
-            return self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", exc.reason)
+            reason = exc.reason
+            return lambda: self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", reason)
         except OSError as exc:
-            return FileReport(shown, "unknown", "ignored",
-                              f"could not be opened ({exc.strerror or exc}); will retry", retry=True)
+            return _done(FileReport(shown, "unknown", "ignored",
+                                    f"could not be opened ({exc.strerror or exc}); will retry", retry=True))
         finally:
             src.close()
 
@@ -114,10 +144,15 @@ class Ingest:
                           f"same bytes as {known['path']}, already {known['status']}; adds nothing new",
                           known["sha256"], days)
 
-    def _read(self, path: Path, name: str, shown: str, sha256: str, known: dict | None) -> FileReport:
-        """Identify and read the file within its time and memory budget (:mod:`attendbot.ingest.sandbox`:
-        a separate process the run kills when it overruns), then record or quarantine it."""
-        outcome = sandbox.read_file(path, shown, self.readers)
+    def _read(self, path: Path, name: str, shown: str, sha256: str, known: dict | None, pool: sandbox.Pool,
+              job: sandbox.Reading) -> FileReport:
+        """The file as read within its time and memory budget (:mod:`attendbot.ingest.sandbox`: a
+        separate process the run kills when it overruns), recorded or quarantined."""
+        try:
+            outcome = pool.outcome(job)
+        except OSError as exc:  # no process could be started to read it
+            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror or exc}); will retry",
+                              retry=True)
         if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != sha256):
             return FileReport(shown, "unknown", "ignored",
                               outcome.reason if outcome.status == "retry"
@@ -164,6 +199,10 @@ class Ingest:
             slot.close()
         log.warning("%s could not be read (%s); moved to %s", shown, reason, report.quarantined_to)
         return report
+
+
+def _done(report: FileReport) -> Callable[[], FileReport]:
+    return lambda: report
 
 
 def _unhashed_key(name: str, st: os.stat_result) -> str:

@@ -21,6 +21,7 @@ import datetime as dt
 import errno
 import fnmatch
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -52,8 +53,11 @@ LINK = "a symbolic link: links are never followed — copy the file itself into 
 NESTED = "a folder inside a day folder: only the inbox and its day folders are read"
 
 
+_IGNORED = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORE))
+
+
 def _ignored_name(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORE)
+    return _IGNORED.match(os.path.normcase(name)) is not None
 
 
 def _kind(mode: int) -> str | None:
@@ -119,13 +123,6 @@ def candidates(inbox: Path) -> Iterator[Path]:
     for entry in scan(inbox):
         if entry.reason is None:
             yield entry.path
-
-
-def skipped(inbox: Path) -> Iterator[Entry]:
-    """The entries that are not read (links, pipes, devices, unreadable or nested folders), with why."""
-    for entry in scan(inbox):
-        if entry.reason is not None:
-            yield entry
 
 
 def listing(inbox: Path) -> tuple[list[tuple], float]:
