@@ -82,12 +82,7 @@ def run_day(settings: Settings, day: dt.date, *, now: dt.datetime | None = None,
                 ledger.finish_run(run_id, "failed", {"error": str(exc)[:500]})
                 raise
             ledger.finish_run(run_id, "ok", summarize(outcome))
-            after = inbox.listing(settings.inbox)[0]
-            if set(after) <= set(listed) and not any(f.retry for f in outcome.files):
-                # kept under the inbox as the run left it (quarantined files gone), unless a file
-                # came or changed meanwhile, or one was left to try again
-                rerun.keep(settings, ledger, outcome, rerun.key(settings, ledger, day, after, dry_run=dry_run,
-                                                                alerts=alerts), now, live=live)
+            _keep(settings, ledger, [outcome], listed, now, dry_run=dry_run, alerts=alerts, live=live)
             return outcome
         finally:
             ledger.close()
@@ -135,15 +130,17 @@ def _run_group(settings: Settings, days: Sequence[dt.date], size: int) -> list[D
         ledger = Ledger(settings.db)
         workbooks = _Workbooks(settings, size)
         outcomes: list[DayOutcome] = []
+        listed, now = inbox.listing(settings.inbox)[0], dt.datetime.now(settings.program.tz)
         try:
             with ledger.db.atomic():
                 for day in days:
                     run_id = ledger.start_run(day, True)
-                    outcome = _run(settings, ledger, run_id, day, dt.datetime.now(settings.program.tz),
-                                   dry_run=True, alerts=True, write=workbooks.write)
+                    outcome = _run(settings, ledger, run_id, day, now, dry_run=True, alerts=True,
+                                   write=workbooks.write)
                     ledger.finish_run(run_id, "ok", summarize(outcome))
                     outcomes.append(outcome)
                 workbooks.wait()  # raises for a workbook not written: the group is rolled back
+            _keep(settings, ledger, outcomes, listed, now, dry_run=True, alerts=True, live=False)
             return outcomes
         except BaseException as exc:
             workbooks.close()
@@ -230,6 +227,19 @@ def _write_child(conn, result: DayResult, files: list[FileReport], path: Path, o
         problem = f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
     conn.send(problem)
     conn.close()
+
+
+def _keep(settings: Settings, ledger: Ledger, outcomes: Sequence[DayOutcome], listed: list[tuple],
+          now: dt.datetime, *, dry_run: bool, alerts: bool, live: bool) -> None:
+    """Keep each outcome for a re-run (:mod:`attendbot.rerun`) under the inbox as the run left it
+    (quarantined files gone) — unless a file came or changed meanwhile, or one was left to retry."""
+    after = inbox.listing(settings.inbox)[0]
+    if not set(after) <= set(listed):
+        return
+    for outcome in outcomes:
+        if not any(f.retry for f in outcome.files):
+            key = rerun.key(settings, ledger, outcome.day, after, dry_run=dry_run, alerts=alerts)
+            rerun.keep(settings, ledger, outcome, key, now, live=live)
 
 
 def _unwritten(audit_dir: Path, reason: str, day: dt.date | None = None) -> AttendbotError:

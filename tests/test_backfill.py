@@ -74,10 +74,12 @@ DEMO_FROM, DEMO_TO = dt.date(2026, 11, 23), dt.date(2026, 11, 27)  # the demo's 
 
 
 def ledger_rows(db) -> dict:
-    """Every row of every table, in order, without the columns that say when (or a random token)."""
+    """Every row of every table, in order, without the columns that say when (or a random token, or
+    a kept outcome and its key, which hold the program's own folder)."""
     ledger = Ledger(db)
     try:
-        return {t.name: [{k: v for k, v in row.items() if not (k == "at" or k.endswith("_at") or k == "token")}
+        return {t.name: [{k: v for k, v in row.items()
+                          if not (k == "at" or k.endswith("_at") or k in ("token", "key", "outcome"))}
                          for row in t.rows_where(order_by="rowid")]
                 for t in ledger.db.tables if not t.name.startswith("_")}
     finally:

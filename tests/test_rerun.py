@@ -16,7 +16,7 @@ from attendbot import rerun
 from attendbot.ingest import Ingest
 from attendbot.ledger import Ledger
 from attendbot.outputs.report import human_summary, json_document
-from attendbot.run import run_day
+from attendbot.run import run_day, run_days
 from attendbot.samples.tables import write_table_csv
 
 from builders import DAY, EHR_HEADER, PAYERS_TOML, ehr_row, write_day, Visit, t
@@ -199,15 +199,17 @@ def test_a_file_that_arrives_during_the_run_is_read_by_the_next_one(day, reconci
 
 
 def test_a_file_left_to_try_again_is_tried_again(day, reconciled, monkeypatch):
-    real = Ingest.one
+    real = Ingest.start
 
-    def cannot_open(self, path, shown):
-        report = real(self, path, shown)
-        return dataclasses.replace(report, status="ignored", retry=True) if path.name == "ehr.csv" else report
+    def cannot_open(self, path, shown, *args):
+        finish = real(self, path, shown, *args)
+        if path.name != "ehr.csv":
+            return finish
+        return lambda: dataclasses.replace(finish(), status="ignored", retry=True)
 
-    monkeypatch.setattr(Ingest, "one", cannot_open)
+    monkeypatch.setattr(Ingest, "start", cannot_open)
     run(day)
-    monkeypatch.setattr(Ingest, "one", real)
+    monkeypatch.setattr(Ingest, "start", real)
     run(day)
     assert reconciled == [DAY, DAY]
 
@@ -245,3 +247,14 @@ def test_a_kept_outcome_that_cannot_be_read_back_is_ignored(day, reconciled, mon
         ledger.close()
     assert run(day).result.day == DAY
     assert reconciled == [DAY, DAY]
+
+
+def test_a_backfill_keeps_each_day_for_a_rerun(day, reconciled):
+    monday = DAY - dt.timedelta(days=1)
+    write_day(day.inbox, monday, [Visit("C-0", "M-1", "Silva, Ana")])
+    age(day.inbox)
+    outcomes = list(run_days(day.settings(), [monday, DAY], workers=2))
+    assert reconciled == [monday, DAY]
+    for outcome in outcomes:
+        assert run(day, outcome.day).reused_run == outcome.run_id
+    assert reconciled == [monday, DAY]
