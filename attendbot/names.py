@@ -29,13 +29,15 @@ from rapidfuzz import fuzz, process
 
 def words(value: object) -> str:
     """Lower-case ASCII words separated by single spaces: ``'No-Show!'`` -> ``'no show'``."""
-    s = unicodedata.normalize("NFKD", str(value or ""))
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    s = str(value or "")
+    if not s.isascii():  # plain ASCII has no accents to drop
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = s.lower()
     return " ".join(re.findall(r"[a-z0-9]+", s))
 
 
 THRESHOLD = 85.0  # below this a name matches nobody
-PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are shortlisted first
+PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are looked up by name word
 MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is ambiguous
 
 
@@ -82,7 +84,9 @@ def person_name(name: str) -> tuple[str, bool]:
     suffixes (``Jr.``) and pronouns are dropped; ``Last, First`` is turned round. A word that may be
     a surname (``Ma``, ``Do``) is only a credential after a comma behind a name of two words or more.
     """
-    s = re.sub(r"\(([^()]*)\)", lambda m: " " if _is_pronouns(m.group(1)) else m.group(0), name or "")
+    s = name or ""
+    if "(" in s:
+        s = re.sub(r"\(([^()]*)\)", lambda m: " " if _is_pronouns(m.group(1)) else m.group(0), s)
     words_ = s.split()
     if words_ and "/" in words_[-1] and _is_pronouns(words_[-1]):
         s = " ".join(words_[:-1])
@@ -116,10 +120,17 @@ def person_name(name: str) -> tuple[str, bool]:
 def name_tokens(name: str) -> tuple[str, ...]:
     """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first); titles,
     credentials, suffixes and pronouns dropped (:func:`person_name`)."""
-    s = unicodedata.normalize("NFKD", person_name(name or "")[0])
-    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
-    s = s.replace("'", "").replace("’", "")
-    return tuple(t for t in re.findall(r"\w+", s) if t != "_")
+    return tuple(t for t in _WORD.findall(_fold(person_name(name or "")[0])) if t != "_")
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _fold(text: str) -> str:
+    """Accents dropped, case folded, apostrophes gone: ``"Núñez O'Brien"`` -> ``'nunez obrien'``."""
+    if not text.isascii():  # plain ASCII has no accents to drop
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.casefold().replace("'", "").replace("’", "")
 
 
 def _core(tokens: tuple[str, ...]) -> str:
@@ -167,23 +178,6 @@ def _title_fits(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
         and short[1] == full[-1] and len(short[1]) > 1
 
 
-def _shortlist(printed: str, candidates: list[tuple[str, str]], size: int = 20) -> list[tuple[str, str]]:
-    """The candidates that could reach the threshold, found by rapidfuzz's C loops over the
-    whole list (by first-and-last name and by all name parts), so a day's worth of patients
-    costs one fast pass rather than a Python-level comparison per patient."""
-    tokens = name_tokens(printed)
-    cutoff = THRESHOLD - 10
-    keep: set[int] = set()
-    for query, choices, scorer in (
-            (_core(tokens), [_core(name_tokens(n)) for _, n in candidates], fuzz.token_sort_ratio),
-            (" ".join(tokens), [" ".join(name_tokens(n)) for _, n in candidates], fuzz.token_set_ratio)):
-        keep.update(i for _, _, i in process.extract(query, choices, scorer=scorer, score_cutoff=cutoff,
-                                                     limit=size))
-    if len(tokens) == 2 and (len(tokens[0]) == 1 or tokens[0] in TITLES):  # "P. Raman", "Dr. Bell": same last name
-        keep.update(i for i, (_, n) in enumerate(candidates) if name_tokens(n)[-1:] == tokens[-1:])
-    return [candidates[i] for i in sorted(keep)]
-
-
 @dataclass(frozen=True)
 class NameMatch:
     key: str | None  # the matched candidate's key; None when no match or ambiguous
@@ -191,26 +185,139 @@ class NameMatch:
     ambiguous: tuple[str, ...] = ()  # candidate keys that tied, when ambiguous
 
 
-def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
-    """Best candidate ``(key, name)`` for a printed name.
+class Roster:
+    """Candidates ``(key, name)`` to match printed names against, each name normalised once
+    (not once per printed name) and scored by rapidfuzz's C loops over the whole list.
 
-    A unique exact (normalized) match wins outright; otherwise the best score must
-    reach :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`.
+    :meth:`match` gives what comparing the printed name with every candidate by
+    :func:`similarity` gives.
     """
-    candidates = list(candidates)
-    if len(candidates) > PREFILTER_ABOVE:
-        candidates = _shortlist(printed, candidates)
-    scored = sorted(((similarity(printed, name), key) for key, name in candidates), reverse=True)
-    scored = [(s, k) for s, k in scored if s >= THRESHOLD]
+
+    def __init__(self, candidates: Iterable[tuple[str, str]]):
+        distinct = dict.fromkeys((key, tokens) for key, name in candidates if (tokens := name_tokens(name)))
+        self._keys = [key for key, _ in distinct]
+        self._tokens = [tokens for _, tokens in distinct]
+        self._cores = [_core(tokens) for tokens in self._tokens]
+        self._fulls = [" ".join(tokens) if len(tokens) >= 2 else None for tokens in self._tokens]  # None: skipped
+
+    def match(self, printed: str) -> NameMatch:
+        return _decide(self.scores(name_tokens(printed)))
+
+    def scores(self, tokens: tuple[str, ...]) -> list[tuple[float, str]]:
+        """``(similarity, key)`` of each candidate reaching :data:`THRESHOLD` (``tokens``: the printed name's)."""
+        if not tokens:
+            return []
+        best: dict[int, float] = {}
+        core = _core(tokens)
+        for query, choices, scorer in ((core, self._cores, fuzz.ratio), (core, self._cores, fuzz.token_sort_ratio),
+                                       (" ".join(tokens), self._fulls if len(tokens) >= 2 else [],
+                                        fuzz.token_set_ratio)):
+            for _, score, i in process.extract(query, choices, scorer=scorer, score_cutoff=THRESHOLD, limit=None):
+                best[i] = max(score, best.get(i, 0.0))
+        for i, other in enumerate(self._tokens):  # an initial or a title with the same last name
+            if other[-1] == tokens[-1] and best.get(i, 0.0) < INITIAL_SCORE and (
+                    _initial_fits(tokens, other) or _initial_fits(other, tokens)
+                    or _title_fits(tokens, other) or _title_fits(other, tokens)):
+                best[i] = INITIAL_SCORE
+        return [(score, self._keys[i]) for i, score in best.items()]
+
+
+def _decide(scored: list[tuple[float, str]]) -> NameMatch:
+    """A unique exact (normalized) match wins outright; otherwise the best score must beat the
+    next candidate's by :data:`MARGIN`."""
+    scored = sorted(scored, reverse=True)
     if not scored:
         return NameMatch(None, 0.0)
     best_score, best_key = scored[0]
-    rivals = [k for s, k in scored[1:] if k != best_key and best_score - s < MARGIN]
+    rivals = list(dict.fromkeys(k for s, k in scored[1:] if k != best_key and best_score - s < MARGIN))
     if best_score == 100.0 and not [k for s, k in scored[1:] if s == 100.0 and k != best_key]:
         return NameMatch(best_key, best_score)
     if rivals:
         return NameMatch(None, best_score, (best_key, *rivals))
     return NameMatch(best_key, best_score)
+
+
+COMMON_WORD = 200  # names holding a word (a first name) beyond which it brings no candidate on its own
+
+
+class NameIndex:
+    """A long list of candidates (a whole day's patients), indexed by the words of their names.
+
+    A printed name is compared (as by :class:`Roster`) only with the candidates holding one of
+    its words, give or take one letter (a letter added, dropped or changed, or two swapped):
+    names sharing no word that closely score under :data:`THRESHOLD`, but for long names
+    misspelt in every word. A word held by more than :data:`COMMON_WORD` names (a common first
+    name) brings only the candidates that hold another of the printed name's words too, so
+    one lookup costs the same in a day of a million patients as in a day of a thousand.
+
+    Names are split into words as written (every word of :func:`name_tokens` is among them,
+    and titles or credentials too); nothing else is normalised until a candidate is compared.
+    """
+
+    def __init__(self, candidates: Iterable[tuple[str, str]]):
+        self._candidates: list[tuple[str, str]] = []
+        self._holders: dict[str, list[int]] = {}  # word -> candidates holding it
+        for i, (key, name) in enumerate(candidates):
+            self._candidates.append((key, name))
+            for word in set(_words_as_written(name)):
+                self._holders.setdefault(word, []).append(i)
+        self._near: dict[str, list[str]] = {}  # a word, or a word less one letter -> the words
+        for word in self._holders:
+            for variant in _less_one_letter(word):
+                self._near.setdefault(variant, []).append(word)
+
+    def __len__(self) -> int:
+        return len(self._candidates)
+
+    def match(self, printed: str) -> NameMatch:
+        tokens = name_tokens(printed)
+        near = self._near_ids(tokens)
+        return _decide(Roster(self._candidates[i] for i in sorted(near)).scores(tokens))
+
+    def _near_ids(self, tokens: tuple[str, ...]) -> set[int]:
+        rare: set[int] = set()
+        common: list[dict[str, None]] = []
+        for word in dict.fromkeys(t for t in tokens if len(t) > 1):
+            words = dict.fromkeys(w for v in _less_one_letter(word) for w in self._near.get(v, ()))
+            if sum(len(self._holders[w]) for w in words) > COMMON_WORD:
+                common.append(words)
+            else:
+                rare.update(i for w in words for i in self._holders[w])
+        if rare or len(common) < 2:
+            return rare
+        held: dict[int, int] = {}  # every word common: the candidates holding two of them
+        for words in common:
+            for i in {i for w in words for i in self._holders[w]}:
+                held[i] = held.get(i, 0) + 1
+        return {i for i, n in held.items() if n >= 2}
+
+
+def _less_one_letter(word: str) -> set[str]:
+    """The word and each way of dropping one of its letters: two words within one letter of
+    each other share one of these."""
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+
+
+def _words_as_written(name: str) -> list[str]:
+    """The name's words folded as :func:`name_tokens` folds them, titles and all."""
+    return [t for t in _WORD.findall(_fold(name or "")) if t != "_"]
+
+
+def roster(candidates: Iterable[tuple[str, str]]) -> Roster | NameIndex:
+    """Candidates ``(key, name)`` ready to match many printed names: a :class:`Roster`, or for
+    more than :data:`PREFILTER_ABOVE` of them (a whole day's patients) a :class:`NameIndex`."""
+    candidates = list(candidates)
+    return NameIndex(candidates) if len(candidates) > PREFILTER_ABOVE else Roster(candidates)
+
+
+def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
+    """Best candidate ``(key, name)`` for a printed name.
+
+    A unique exact (normalized) match wins outright; otherwise the best score must reach
+    :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`. To match many printed
+    names against one list, build its :func:`roster` once.
+    """
+    return roster(candidates).match(printed)
 
 
 # --- is it one person's name? ----------------------------------------------------------
@@ -252,8 +359,15 @@ def same_person(a: str, b: str) -> bool:
     return similarity(a, b) >= THRESHOLD
 
 
-def contains_name(text: str, name: str) -> bool:
-    """Whether ``text`` holds the first and the last name of ``name`` (a patient's name inside a
-    header value that swallowed part of a roster)."""
-    have, full = set(name_tokens(text)), [t for t in name_tokens(name) if len(t) > 1]
-    return len(full) >= 2 and full[0] in have and full[-1] in have
+def first_and_last(name: str) -> tuple[str, str] | None:
+    """``'Núñez, María J.'`` -> ``('maria', 'nunez')``: the first and the last of the name's words of
+    two letters or more; None when it has fewer than two."""
+    full = [t for t in name_tokens(name) if len(t) > 1]
+    return (full[0], full[-1]) if len(full) >= 2 else None
+
+
+def contains_any(text: str, names: Iterable[tuple[str, str] | None]) -> bool:
+    """Whether ``text`` holds the first and the last name of one of ``names`` (each given as its
+    :func:`first_and_last`): a patient's name inside a header value that swallowed part of a roster."""
+    have = set(name_tokens(text))
+    return any(pair is not None and pair[0] in have and pair[1] in have for pair in names)

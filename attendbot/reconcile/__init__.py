@@ -8,14 +8,18 @@ what it returns.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import TypeVar
 
 from attendbot.codes import GapCode
 from attendbot.messages import NO_NOTE_STATUS, gap_message
 from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
                              SessionSummary, SigninLine, SigninSheet, Status)
-from attendbot.names import match_name
+from attendbot.names import NameIndex, Roster, roster
 from attendbot.reconcile import across_days
 from attendbot.reconcile.day import down_chain, judge
 from attendbot.reconcile.policy import PolicyFor
@@ -24,18 +28,21 @@ from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, C
 from attendbot.reconcile.sessions import Session, build_sessions
 from attendbot.reconcile.units import attended_interval
 
+T = TypeVar("T")
 
-def _match_lines(session: Session, day_candidates: list[tuple[str, str]]) -> SessionFacts:
+
+def _match_lines(session: Session, day_names: Roster | NameIndex) -> SessionFacts:
     """Each sheet line -> a patient id: first among the session's patients, then the day's."""
     facts = SessionFacts(session, {})
     if session.sheet is None:
         return facts
-    local = [(c.patient_id, c.patient_name) for c in session.charges]
-    local += [(pid, r.patient_name) for pid, rows in session.attendance.items() for r in rows if r.patient_name]
+    local = roster([(c.patient_id, c.patient_name) for c in session.charges]
+                   + [(pid, r.patient_name) for pid, rows in session.attendance.items() for r in rows
+                      if r.patient_name])
     for line in session.sheet.lines:
-        match = match_name(line.printed_name, local)
+        match = local.match(line.printed_name)
         if match.key is None and not match.ambiguous:
-            match = match_name(line.printed_name, day_candidates)
+            match = day_names.match(line.printed_name)
         facts.line_matches[line.evidence] = match.key
         if match.ambiguous:
             facts.ambiguous[line.evidence] = match.ambiguous
@@ -71,6 +78,23 @@ def _scheduled(session: Session) -> int | None:
 _NO_SHOW_KIND = {Status.NO_SHOW: "no_show", Status.CANCELLED: "late_cancel", Status.EXCUSED: "excused"}
 
 
+def _collector_paused(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` run with Python's cycle collector paused. Reconciling builds millions of objects on
+    a large day and lets go of none of them until it returns, so every collection would only walk
+    them all again (a third of the time); the few cycles it drops are collected afterwards."""
+    @functools.wraps(fn)
+    def paused(*args, **kwargs) -> T:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+    return paused
+
+
+@_collector_paused
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
               policy_for: PolicyFor, unreadable: Iterable[tuple[Evidence, str, str]] = (),
               problems: Iterable[Problem] = (), history: across_days.History | None = None) -> DayResult:
@@ -93,12 +117,12 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         ConfigError: from ``policy_for``, when a payer name matches two ``payers.toml`` sections
             equally.
     """
+    policy_for = functools.cache(policy_for)  # one Policy a payer and code, not one a charge
     charges = [c for c in charges if c.service_date == day]
     attendance = [a for a in attendance if a.service_date == day]
     index = build_sessions(charges, attendance, [s for s in sheets if s.service_date == day])
-    day_candidates = list(dict.fromkeys(
-        [(c.patient_id, c.patient_name) for c in charges]
-        + [(a.patient_id, a.patient_name) for a in attendance if a.patient_name]))
+    day_names = roster(dict.fromkeys(chain(((c.patient_id, c.patient_name) for c in charges),
+                                           ((a.patient_id, a.patient_name) for a in attendance if a.patient_name))))
 
     results: list[ChargeResult] = []
     gaps: list[Gap] = []
@@ -113,7 +137,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
 
     # Each session's people: who attended, and when; each charge's facts in its session.
     for session in index.sessions:
-        sfacts = _match_lines(session, day_candidates)
+        sfacts = _match_lines(session, day_names)
         session_facts.append(sfacts)
         attendees = _attendees(session, sfacts)
         line_of: dict[str, SigninLine] = {}

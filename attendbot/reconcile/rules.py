@@ -496,7 +496,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
     """A patient attended (signed or marked present) with no charge in the session. A per diem
     covers the patient's whole day: a patient billed one is never told to add a charge for
     another session of the day."""
-    charged = {c.patient_id for c in s.session.charges} | s.covered
+    charged = {c.patient_id for c in s.session.charges}
     signed_by: dict[str, SigninLine] = {}
     if s.session.sheet is not None:
         for line in s.session.sheet.lines:
@@ -505,7 +505,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
                 signed_by.setdefault(pid, line)
     present = {pid: rows for pid, rows in s.session.attendance.items()
                if any(r.status is Status.PRESENT for r in rows)}
-    for pid in sorted((signed_by.keys() | present.keys()) - charged):
+    for pid in sorted(pid for pid in signed_by.keys() | present.keys() if pid not in charged and pid not in s.covered):
         line = signed_by.get(pid)
         if line is not None:
             evidence, what = line.evidence, f"line {line_ref(line)} of the sheet signed"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from attendbot.model import Attendance, Charge, SigninSheet, Status
-from attendbot.names import contains_name, not_a_person, same_person, words
+from attendbot.names import contains_any, first_and_last, not_a_person, same_person, words
 
 _FILLER = {"group", "groups", "session", "grp", "the", "and", "of"}
 _FUZZY = 90  # two normalized names this alike (0-100) are one group with a typo
@@ -102,17 +102,15 @@ def resolve_facilitator(sheet: str | None, ehr: Iterable[str | None] = (), charg
     patients, is never taken. Where the sources name different people, the ``note`` says
     who each says (for the billing lead: a rendering provider may rightly be a supervisor).
     """
-    patients = [p for p in patients if p]
-    refused = 0
+    patients = {first_and_last(p) for p in patients if p}
+    judged: dict[str, bool] = {}  # each distinct name is judged once
 
     def usable(name: str | None) -> bool:
-        nonlocal refused
         if not name or not name.strip():
             return False
-        if not_a_person(name) is not None or any(contains_name(name, p) for p in patients):
-            refused += 1
-            return False
-        return True
+        if name not in judged:
+            judged[name] = not_a_person(name) is None and not contains_any(name, patients)
+        return judged[name]
 
     sources: list[tuple[str, list[str]]] = [
         ("sheet", [" ".join(sheet.split())] if usable(sheet) else []),
@@ -121,6 +119,7 @@ def resolve_facilitator(sheet: str | None, ehr: Iterable[str | None] = (), charg
     ]
     chosen = next(((source, names[0]) for source, names in sources if names), None)
     if chosen is None:
+        refused = not all(judged.values())
         note = "the facilitator named on the sheet or in the exports is not a staff name" if refused else None
         return Facilitator(None, None, note)
     source, name = chosen
