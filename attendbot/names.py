@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -237,65 +238,97 @@ def _decide(scored: list[tuple[float, str]]) -> NameMatch:
     return NameMatch(best_key, best_score)
 
 
-COMMON_WORD = 200  # names holding a word (a first name) beyond which it brings no candidate on its own
+COMMON_WORD = 200  # items holding a word (a first name) beyond which it brings no item on its own
+
+
+class WordIndex:
+    """Items (numbered by the caller) indexed by their words, to find the items holding one of a
+    few words give or take one edit (a letter dropped, added or changed, or two neighbours
+    swapped) without comparing every item.
+
+    A word held by more than :data:`COMMON_WORD` items (a common first name) brings only the
+    items that hold another of the words looked up too, so a lookup costs the same among a
+    million items as among a thousand. The index keeps each item's words and nothing per
+    misspelling: a lookup tries each word's every edit instead (and its two ends, for two
+    words run together).
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[str, list[int]] = {}  # word -> the items holding it
+        self._letters: set[str] = set()
+
+    def add(self, item: int, words: Iterable[str]) -> None:
+        for word in set(words):
+            holders = self._holders.get(word)
+            if holders is None:
+                self._holders[word] = [item]
+                self._letters.update(word)
+            else:
+                holders.append(item)
+
+    def near(self, words: Iterable[str]) -> set[int]:
+        """The items holding one of ``words`` (of two letters or more), give or take one edit."""
+        rare: set[int] = set()
+        common: list[list[str]] = []
+        for word in dict.fromkeys(w for w in words if len(w) > 1):
+            found = [w for w in self._near_words(word) if w in self._holders]
+            if sum(len(self._holders[w]) for w in found) > COMMON_WORD:
+                common.append(found)
+            else:
+                rare.update(i for w in found for i in self._holders[w])
+        if rare or len(common) < 2:
+            return rare
+        held: dict[int, int] = {}  # every word common: the items holding two of them
+        for found in common:
+            for i in {i for w in found for i in self._holders[w]}:
+                held[i] = held.get(i, 0) + 1
+        return {i for i, n in held.items() if n >= 2}
+
+    def _near_words(self, word: str) -> set[str]:
+        """``word`` and every word one edit from it; and, as a name read without its space
+        (``MARIANUNEZ``) is two words run together, each end of it of three letters or more."""
+        return _one_edit(word, self._letters) | {part for i in range(3, len(word) - 2)
+                                                 for part in (word[:i], word[i:])}
 
 
 class NameIndex:
     """A long list of candidates (a whole day's patients), indexed by the words of their names.
 
     A printed name is compared (as by :class:`Roster`) only with the candidates holding one of
-    its words, give or take one letter (a letter added, dropped or changed, or two swapped):
-    names sharing no word that closely score under :data:`THRESHOLD`, but for long names
-    misspelt in every word. A word held by more than :data:`COMMON_WORD` names (a common first
-    name) brings only the candidates that hold another of the printed name's words too, so
-    one lookup costs the same in a day of a million patients as in a day of a thousand.
+    its words give or take one edit (:class:`WordIndex`): names sharing no word that closely
+    score under :data:`THRESHOLD`, but for long names misspelt in every word.
 
     Names are split into words as written (every word of :func:`name_tokens` is among them,
     and titles or credentials too); nothing else is normalised until a candidate is compared.
     """
 
     def __init__(self, candidates: Iterable[tuple[str, str]]):
-        self._candidates: list[tuple[str, str]] = []
-        self._holders: dict[str, list[int]] = {}  # word -> candidates holding it
+        self._keys: list[str] = []
+        self._names: list[str] = []
+        self._words = WordIndex()
         for i, (key, name) in enumerate(candidates):
-            self._candidates.append((key, name))
-            for word in set(_words_as_written(name)):
-                self._holders.setdefault(word, []).append(i)
-        self._near: dict[str, list[str]] = {}  # a word, or a word less one letter -> the words
-        for word in self._holders:
-            for variant in _less_one_letter(word):
-                self._near.setdefault(variant, []).append(word)
+            self._keys.append(key)
+            self._names.append(name)
+            self._words.add(i, _words_as_written(name))
 
     def __len__(self) -> int:
-        return len(self._candidates)
+        return len(self._keys)
 
     def match(self, printed: str) -> NameMatch:
         tokens = name_tokens(printed)
-        near = self._near_ids(tokens)
-        return _decide(Roster(self._candidates[i] for i in sorted(near)).scores(tokens))
-
-    def _near_ids(self, tokens: tuple[str, ...]) -> set[int]:
-        rare: set[int] = set()
-        common: list[dict[str, None]] = []
-        for word in dict.fromkeys(t for t in tokens if len(t) > 1):
-            words = dict.fromkeys(w for v in _less_one_letter(word) for w in self._near.get(v, ()))
-            if sum(len(self._holders[w]) for w in words) > COMMON_WORD:
-                common.append(words)
-            else:
-                rare.update(i for w in words for i in self._holders[w])
-        if rare or len(common) < 2:
-            return rare
-        held: dict[int, int] = {}  # every word common: the candidates holding two of them
-        for words in common:
-            for i in {i for w in words for i in self._holders[w]}:
-                held[i] = held.get(i, 0) + 1
-        return {i for i, n in held.items() if n >= 2}
+        near = self._words.near(tokens)
+        return _decide(Roster((self._keys[i], self._names[i]) for i in near).scores(tokens))
 
 
-def _less_one_letter(word: str) -> set[str]:
-    """The word and each way of dropping one of its letters: two words within one letter of
-    each other share one of these."""
-    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+def _one_edit(word: str, letters: Iterable[str]) -> set[str]:
+    """The word and every word one edit from it: a letter dropped, two neighbours swapped, a
+    letter changed or added (one of ``letters``)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return {word,
+            *(a + b[1:] for a, b in splits if b),
+            *(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1),
+            *(a + c + b[1:] for a, b in splits if b for c in letters),
+            *(a + c + b for a, b in splits for c in letters)}
 
 
 def _words_as_written(name: str) -> list[str]:
@@ -305,9 +338,14 @@ def _words_as_written(name: str) -> list[str]:
 
 def roster(candidates: Iterable[tuple[str, str]]) -> Roster | NameIndex:
     """Candidates ``(key, name)`` ready to match many printed names: a :class:`Roster`, or for
-    more than :data:`PREFILTER_ABOVE` of them (a whole day's patients) a :class:`NameIndex`."""
-    candidates = list(candidates)
-    return NameIndex(candidates) if len(candidates) > PREFILTER_ABOVE else Roster(candidates)
+    more than :data:`PREFILTER_ABOVE` different ones (a whole day's patients) a :class:`NameIndex`."""
+    candidates = iter(candidates)
+    few: dict[tuple[str, str], None] = {}
+    for pair in candidates:
+        few[pair] = None
+        if len(few) > PREFILTER_ABOVE:
+            return NameIndex(chain(few, candidates))
+    return Roster(few)
 
 
 def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
@@ -332,6 +370,7 @@ _NAME_PARTICLES = frozenset({"de", "del", "della", "la", "le", "van", "von", "de
 MAX_PERSON_WORDS = 4  # first, middle and two last names; more is a list of people
 
 
+@lru_cache(maxsize=1024)  # every session asks it of the same few staff names
 def not_a_person(text: str) -> str | None:
     """Why ``text`` is not one person's name as staff write it (``Priya Raman, LCSW``,
     ``Dr. Marcus Bell``, ``RAMAN, PRIYA``), or None when it is one. The reason never repeats

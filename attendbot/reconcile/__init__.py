@@ -121,8 +121,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     charges = [c for c in charges if c.service_date == day]
     attendance = [a for a in attendance if a.service_date == day]
     index = build_sessions(charges, attendance, [s for s in sheets if s.service_date == day])
-    day_names = roster(dict.fromkeys(chain(((c.patient_id, c.patient_name) for c in charges),
-                                           ((a.patient_id, a.patient_name) for a in attendance if a.patient_name))))
+    day_names = roster(chain(((c.patient_id, c.patient_name) for c in charges),
+                             ((a.patient_id, a.patient_name) for a in attendance if a.patient_name)))
 
     results: list[ChargeResult] = []
     gaps: list[Gap] = []
@@ -180,20 +180,28 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             facilitator_note=who.note,
             lines={c.charge_id: line_of[c.patient_id].evidence for c in session.charges if c.patient_id in line_of}))
 
+    del day_names  # a large day's names are not needed again
+    in_order = [facts_of[id(charge)] for charge in charges]  # each charge's facts, in export order
+    del facts_of
+
     # The patient-day: each patient's charges in export order, then minutes and units.
-    by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
-    for charge in charges:
-        facts = facts_of[id(charge)]
-        facts.day = patient_day(charge.patient_id)
+    first_of: dict[str, ChargeFacts] = {}  # charge id -> its first line
+    repeated: dict[str, list[ChargeFacts]] = defaultdict(list)  # charge id -> its lines, where there are two
+    for facts in in_order:
+        facts.day = patient_day(facts.charge.patient_id)
         facts.day.charges.append(facts)
-        by_id[charge.charge_id].append(facts)
-    for same in by_id.values():
+        first = first_of.setdefault(facts.charge.charge_id, facts)
+        if first is not facts:
+            same = repeated[facts.charge.charge_id]
+            same.extend([first, facts] if not same else [facts])
+    del first_of
+    for same in repeated.values():
         if len({f.charge.patient_id for f in same}) > 1:
             for f in same:
                 f.shared_id = [o for o in same if o.charge.patient_id != f.charge.patient_id]
     judge(days)
 
-    covered = frozenset(f.charge.patient_id for f in facts_of.values()
+    covered = frozenset(f.charge.patient_id for f in in_order
                         if f.rule is not None and f.rule.unit == "day" and f.attendance_required
                         and f.absence is None)
     for sfacts in session_facts:
@@ -201,25 +209,23 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         for rule_fn in SESSION_RULES:
             gaps.extend(rule_fn(sfacts))
 
-    charge_gaps: dict[int, list[Gap]] = defaultdict(list)
-    for charge in charges:
-        facts = facts_of[id(charge)]
+    for facts in in_order:
         for rule_fn in CHARGE_RULES:
-            charge_gaps[id(charge)].extend(rule_fn(facts))
+            facts.gaps.extend(rule_fn(facts))
     for pday in days.values():
         for rule_fn in DAY_RULES:
             for owner, gap in rule_fn(pday.charges):
-                charge_gaps[id(owner.charge)].append(gap)
+                owner.gaps.append(gap)
 
-    across = across_days.check(day, [facts_of[id(c)] for c in charges], charge_gaps, summaries, history, policy_for)
+    across = across_days.check(day, in_order, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:
-        charge_gaps[id(owner.charge)].append(gap)
+        owner.gaps.append(gap)
 
     unknown: set[str] = set()
     sections: dict[str, str | None] = {}
-    for charge in charges:
-        facts = facts_of[id(charge)]
-        mine = charge_gaps[id(charge)]
+    for facts in in_order:
+        charge = facts.charge
+        mine = facts.gaps
         policy = facts.policy
         sections[charge.payer] = policy.section
         if policy.section is None:
@@ -239,7 +245,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     notes: list[str] = []
     if any(a.note_status is None for a in attendance) and any(
             f.attended and f.ehr is not None and f.ehr.note_status is None and f.policy.require_signed_note
-            for f in facts_of.values()):
+            for f in in_order):
         notes.append(NO_NOTE_STATUS)
 
     for evidence, reason, action in unreadable:

@@ -15,7 +15,7 @@ before the rules run, in :mod:`attendbot.reconcile.day`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from attendbot.codes import GapCode as G
@@ -27,7 +27,7 @@ from attendbot.reconcile.sessions import Session
 from attendbot.reconcile.units import Interval, union_minutes
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientDay:
     """One patient's day: every session they attended (EHR present or signed line), with the
     stretch of it they were there (None where no source gives a time in and out), and their
@@ -50,7 +50,7 @@ class PatientDay:
         return [session for session, span in self.attended if span is None]
 
 
-@dataclass
+@dataclass(slots=True)
 class ChargeFacts:
     """What the day's sources say about one charge."""
 
@@ -69,10 +69,11 @@ class ChargeFacts:
     day: PatientDay | None = None
     supported_code: str | None = None  # the down-code the minutes support instead of the code charged
     down_rules: tuple[CodeRule, ...] = ()  # the code's down-codes for this payer, nearest first
-    code_day: list[ChargeFacts] = field(default_factory=list)  # time codes: the patient's attended lines of
+    code_day: Sequence[ChargeFacts] = ()  # time codes: the patient's attended lines of
     #                                                             this code that day (this one included)
     code_supported: int | None = None  # time codes: the units the day's minutes of the code support in all
-    shared_id: list[ChargeFacts] = field(default_factory=list)  # other patients' lines with this charge id
+    shared_id: Sequence[ChargeFacts] = ()  # other patients' lines with this charge id
+    gaps: list[Gap] = field(default_factory=list)  # what the checks found on the charge
 
     @property
     def rule(self) -> CodeRule | None:
@@ -450,7 +451,7 @@ def add_on_without_primary(facts: list[ChargeFacts]) -> Iterator[tuple[ChargeFac
 # --- what no charge explains -------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionFacts:
     session: Session
     line_matches: dict[Evidence, str | None]  # sheet line (by its evidence) -> patient id, None: no match
