@@ -8,6 +8,7 @@ or id, so the same text is safe in the JSON, the workbook, the log and Slack.
 from __future__ import annotations
 
 import string
+from functools import cache, lru_cache
 
 from attendbot.codes import GapCode as G
 
@@ -87,8 +88,22 @@ def gap_message(gap_code: G, /, **values: object) -> str:
 def gap_facts(gap_code: G, values: dict[str, object]) -> tuple[tuple[str, str], ...]:
     """The values a gap's sentence says, apart from its charge id: what makes two gaps on
     two charges the same problem (``Gap.facts``)."""
-    used = {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[gap_code]) if name}
-    return tuple(sorted((k, str(v)) for k, v in values.items() if k in used and k != "charge_id"))
+    used = _said(gap_code)
+    return _shared(tuple(sorted((k, str(v)) for k, v in values.items() if k in used)))
+
+
+@lru_cache(maxsize=4096)
+def _shared(facts: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """One copy of facts many gaps share (a session's gap on each of its charges): a large day
+    holds hundreds of thousands of gaps."""
+    return facts
+
+
+@cache
+def _said(gap_code: G) -> frozenset[str]:
+    """The names a gap's sentence fills in, apart from its charge id."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(TEMPLATES[gap_code])
+                     if name and name != "charge_id")
 
 
 def names_one_charge_first(gap_code: G) -> bool:

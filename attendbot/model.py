@@ -17,7 +17,7 @@ from typing import ClassVar
 from attendbot.codes import Disposition, GapCode, disposition_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     file: str
     page: int | None = None
@@ -73,7 +73,7 @@ class Modality(StrEnum):
     AUDIO = "audio"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Charge:
     charge_id: str
     service_date: dt.date
@@ -95,7 +95,7 @@ class Charge:
     revenue_code: str | None = None  # UB-04 revenue code of a facility claim line (0905, 0906…)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attendance:
     service_date: dt.date
     patient_id: str
@@ -110,7 +110,7 @@ class Attendance:
     evidence: Evidence = field(default_factory=lambda: Evidence(""), compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigninLine:
     row: int  # 1-based row in the sheet's patient table
     printed_name: str
@@ -125,7 +125,7 @@ class SigninLine:
     confidence: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigninSheet:
     group: str
     service_date: dt.date
@@ -138,7 +138,7 @@ class SigninSheet:
     how: str | None = None  # None: a digital sheet; "roster" or "ocr": a scan (see SigninLine.how)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Authorization:
     """One row of an authorizations export: a payer's approval of units of some codes for a period.
 
@@ -168,7 +168,7 @@ class Authorization:
         return code.upper() in self.codes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something a reader could not use: a row it could not parse, a page it could not read.
 
@@ -227,7 +227,7 @@ class FileReport:
         return {"path": self.path, "kind": self.kind, "status": str(self.status), "detail": self.detail}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """One documentation gap, as structure; every output renders it, none parses it.
 
@@ -258,7 +258,7 @@ class Gap:
         return (self.code, self.session_key, self.facts) if self.facts else (self.code, self.message)
 
 
-@dataclass
+@dataclass(slots=True)
 class ChargeResult:
     charge: Charge
     gaps: list[Gap]
@@ -293,7 +293,7 @@ class ChargeResult:
         return 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoShow:
     charge_id: str
     patient_id: str
@@ -304,7 +304,7 @@ class NoShow:
     fee: float
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionSummary:
     """One group session as reconciled: for the Sessions sheet and the facilitator alert."""
 
@@ -325,7 +325,7 @@ class SessionSummary:
     scanned_lines: tuple[SigninLine, ...] = ()  # the sheet's lines read from a scan, each with how and confidence
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatientDay:
     """What one patient attended on one day, across its sessions (time in two at once counts once):
     what later days' weekly-hours check reads back from the ledger."""

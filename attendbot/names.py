@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,13 +30,15 @@ from rapidfuzz import fuzz, process
 
 def words(value: object) -> str:
     """Lower-case ASCII words separated by single spaces: ``'No-Show!'`` -> ``'no show'``."""
-    s = unicodedata.normalize("NFKD", str(value or ""))
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    s = str(value or "")
+    if not s.isascii():  # plain ASCII has no accents to drop
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = s.lower()
     return " ".join(re.findall(r"[a-z0-9]+", s))
 
 
 THRESHOLD = 85.0  # below this a name matches nobody
-PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are shortlisted first
+PREFILTER_ABOVE = 40  # more candidates than this (a whole day's patients) are looked up by name word
 MARGIN = 6.0  # the best must beat the runner-up by this much, or the match is ambiguous
 
 
@@ -82,7 +85,9 @@ def person_name(name: str) -> tuple[str, bool]:
     suffixes (``Jr.``) and pronouns are dropped; ``Last, First`` is turned round. A word that may be
     a surname (``Ma``, ``Do``) is only a credential after a comma behind a name of two words or more.
     """
-    s = re.sub(r"\(([^()]*)\)", lambda m: " " if _is_pronouns(m.group(1)) else m.group(0), name or "")
+    s = name or ""
+    if "(" in s:
+        s = re.sub(r"\(([^()]*)\)", lambda m: " " if _is_pronouns(m.group(1)) else m.group(0), s)
     words_ = s.split()
     if words_ and "/" in words_[-1] and _is_pronouns(words_[-1]):
         s = " ".join(words_[:-1])
@@ -116,10 +121,17 @@ def person_name(name: str) -> tuple[str, bool]:
 def name_tokens(name: str) -> tuple[str, ...]:
     """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first); titles,
     credentials, suffixes and pronouns dropped (:func:`person_name`)."""
-    s = unicodedata.normalize("NFKD", person_name(name or "")[0])
-    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
-    s = s.replace("'", "").replace("’", "")
-    return tuple(t for t in re.findall(r"\w+", s) if t != "_")
+    return tuple(t for t in _WORD.findall(_fold(person_name(name or "")[0])) if t != "_")
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _fold(text: str) -> str:
+    """Accents dropped, case folded, apostrophes gone: ``"Núñez O'Brien"`` -> ``'nunez obrien'``."""
+    if not text.isascii():  # plain ASCII has no accents to drop
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.casefold().replace("'", "").replace("’", "")
 
 
 def _core(tokens: tuple[str, ...]) -> str:
@@ -167,23 +179,6 @@ def _title_fits(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
         and short[1] == full[-1] and len(short[1]) > 1
 
 
-def _shortlist(printed: str, candidates: list[tuple[str, str]], size: int = 20) -> list[tuple[str, str]]:
-    """The candidates that could reach the threshold, found by rapidfuzz's C loops over the
-    whole list (by first-and-last name and by all name parts), so a day's worth of patients
-    costs one fast pass rather than a Python-level comparison per patient."""
-    tokens = name_tokens(printed)
-    cutoff = THRESHOLD - 10
-    keep: set[int] = set()
-    for query, choices, scorer in (
-            (_core(tokens), [_core(name_tokens(n)) for _, n in candidates], fuzz.token_sort_ratio),
-            (" ".join(tokens), [" ".join(name_tokens(n)) for _, n in candidates], fuzz.token_set_ratio)):
-        keep.update(i for _, _, i in process.extract(query, choices, scorer=scorer, score_cutoff=cutoff,
-                                                     limit=size))
-    if len(tokens) == 2 and (len(tokens[0]) == 1 or tokens[0] in TITLES):  # "P. Raman", "Dr. Bell": same last name
-        keep.update(i for i, (_, n) in enumerate(candidates) if name_tokens(n)[-1:] == tokens[-1:])
-    return [candidates[i] for i in sorted(keep)]
-
-
 @dataclass(frozen=True)
 class NameMatch:
     key: str | None  # the matched candidate's key; None when no match or ambiguous
@@ -191,26 +186,176 @@ class NameMatch:
     ambiguous: tuple[str, ...] = ()  # candidate keys that tied, when ambiguous
 
 
-def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
-    """Best candidate ``(key, name)`` for a printed name.
+class Roster:
+    """Candidates ``(key, name)`` to match printed names against, each name normalised once
+    (not once per printed name) and scored by rapidfuzz's C loops over the whole list.
 
-    A unique exact (normalized) match wins outright; otherwise the best score must
-    reach :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`.
+    :meth:`match` gives what comparing the printed name with every candidate by
+    :func:`similarity` gives.
     """
-    candidates = list(candidates)
-    if len(candidates) > PREFILTER_ABOVE:
-        candidates = _shortlist(printed, candidates)
-    scored = sorted(((similarity(printed, name), key) for key, name in candidates), reverse=True)
-    scored = [(s, k) for s, k in scored if s >= THRESHOLD]
+
+    def __init__(self, candidates: Iterable[tuple[str, str]]):
+        distinct = dict.fromkeys((key, tokens) for key, name in candidates if (tokens := name_tokens(name)))
+        self._keys = [key for key, _ in distinct]
+        self._tokens = [tokens for _, tokens in distinct]
+        self._cores = [_core(tokens) for tokens in self._tokens]
+        self._fulls = [" ".join(tokens) if len(tokens) >= 2 else None for tokens in self._tokens]  # None: skipped
+
+    def match(self, printed: str) -> NameMatch:
+        return _decide(self.scores(name_tokens(printed)))
+
+    def scores(self, tokens: tuple[str, ...]) -> list[tuple[float, str]]:
+        """``(similarity, key)`` of each candidate reaching :data:`THRESHOLD` (``tokens``: the printed name's)."""
+        if not tokens:
+            return []
+        best: dict[int, float] = {}
+        core = _core(tokens)
+        for query, choices, scorer in ((core, self._cores, fuzz.ratio), (core, self._cores, fuzz.token_sort_ratio),
+                                       (" ".join(tokens), self._fulls if len(tokens) >= 2 else [],
+                                        fuzz.token_set_ratio)):
+            for _, score, i in process.extract(query, choices, scorer=scorer, score_cutoff=THRESHOLD, limit=None):
+                best[i] = max(score, best.get(i, 0.0))
+        for i, other in enumerate(self._tokens):  # an initial or a title with the same last name
+            if other[-1] == tokens[-1] and best.get(i, 0.0) < INITIAL_SCORE and (
+                    _initial_fits(tokens, other) or _initial_fits(other, tokens)
+                    or _title_fits(tokens, other) or _title_fits(other, tokens)):
+                best[i] = INITIAL_SCORE
+        return [(score, self._keys[i]) for i, score in best.items()]
+
+
+def _decide(scored: list[tuple[float, str]]) -> NameMatch:
+    """A unique exact (normalized) match wins outright; otherwise the best score must beat the
+    next candidate's by :data:`MARGIN`."""
+    scored = sorted(scored, reverse=True)
     if not scored:
         return NameMatch(None, 0.0)
     best_score, best_key = scored[0]
-    rivals = [k for s, k in scored[1:] if k != best_key and best_score - s < MARGIN]
+    rivals = list(dict.fromkeys(k for s, k in scored[1:] if k != best_key and best_score - s < MARGIN))
     if best_score == 100.0 and not [k for s, k in scored[1:] if s == 100.0 and k != best_key]:
         return NameMatch(best_key, best_score)
     if rivals:
         return NameMatch(None, best_score, (best_key, *rivals))
     return NameMatch(best_key, best_score)
+
+
+COMMON_WORD = 200  # items holding a word (a first name) beyond which it brings no item on its own
+
+
+class WordIndex:
+    """Items (numbered by the caller) indexed by their words, to find the items holding one of a
+    few words give or take one edit (a letter dropped, added or changed, or two neighbours
+    swapped) without comparing every item.
+
+    A word held by more than :data:`COMMON_WORD` items (a common first name) brings only the
+    items that hold another of the words looked up too, so a lookup costs the same among a
+    million items as among a thousand. The index keeps each item's words and nothing per
+    misspelling: a lookup tries each word's every edit instead (and its two ends, for two
+    words run together).
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[str, list[int]] = {}  # word -> the items holding it
+        self._letters: set[str] = set()
+
+    def add(self, item: int, words: Iterable[str]) -> None:
+        for word in set(words):
+            holders = self._holders.get(word)
+            if holders is None:
+                self._holders[word] = [item]
+                self._letters.update(word)
+            else:
+                holders.append(item)
+
+    def near(self, words: Iterable[str]) -> set[int]:
+        """The items holding one of ``words`` (of two letters or more), give or take one edit."""
+        rare: set[int] = set()
+        common: list[list[str]] = []
+        for word in dict.fromkeys(w for w in words if len(w) > 1):
+            found = [w for w in self._near_words(word) if w in self._holders]
+            if sum(len(self._holders[w]) for w in found) > COMMON_WORD:
+                common.append(found)
+            else:
+                rare.update(i for w in found for i in self._holders[w])
+        if rare or len(common) < 2:
+            return rare
+        held: dict[int, int] = {}  # every word common: the items holding two of them
+        for found in common:
+            for i in {i for w in found for i in self._holders[w]}:
+                held[i] = held.get(i, 0) + 1
+        return {i for i, n in held.items() if n >= 2}
+
+    def _near_words(self, word: str) -> set[str]:
+        """``word`` and every word one edit from it; and, as a name read without its space
+        (``MARIANUNEZ``) is two words run together, each end of it of three letters or more."""
+        return _one_edit(word, self._letters) | {part for i in range(3, len(word) - 2)
+                                                 for part in (word[:i], word[i:])}
+
+
+class NameIndex:
+    """A long list of candidates (a whole day's patients), indexed by the words of their names.
+
+    A printed name is compared (as by :class:`Roster`) only with the candidates holding one of
+    its words give or take one edit (:class:`WordIndex`): names sharing no word that closely
+    score under :data:`THRESHOLD`, but for long names misspelt in every word.
+
+    Names are split into words as written (every word of :func:`name_tokens` is among them,
+    and titles or credentials too); nothing else is normalised until a candidate is compared.
+    """
+
+    def __init__(self, candidates: Iterable[tuple[str, str]]):
+        self._keys: list[str] = []
+        self._names: list[str] = []
+        self._words = WordIndex()
+        for i, (key, name) in enumerate(candidates):
+            self._keys.append(key)
+            self._names.append(name)
+            self._words.add(i, _words_as_written(name))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def match(self, printed: str) -> NameMatch:
+        tokens = name_tokens(printed)
+        near = self._words.near(tokens)
+        return _decide(Roster((self._keys[i], self._names[i]) for i in near).scores(tokens))
+
+
+def _one_edit(word: str, letters: Iterable[str]) -> set[str]:
+    """The word and every word one edit from it: a letter dropped, two neighbours swapped, a
+    letter changed or added (one of ``letters``)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return {word,
+            *(a + b[1:] for a, b in splits if b),
+            *(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1),
+            *(a + c + b[1:] for a, b in splits if b for c in letters),
+            *(a + c + b for a, b in splits for c in letters)}
+
+
+def _words_as_written(name: str) -> list[str]:
+    """The name's words folded as :func:`name_tokens` folds them, titles and all."""
+    return [t for t in _WORD.findall(_fold(name or "")) if t != "_"]
+
+
+def roster(candidates: Iterable[tuple[str, str]]) -> Roster | NameIndex:
+    """Candidates ``(key, name)`` ready to match many printed names: a :class:`Roster`, or for
+    more than :data:`PREFILTER_ABOVE` different ones (a whole day's patients) a :class:`NameIndex`."""
+    candidates = iter(candidates)
+    few: dict[tuple[str, str], None] = {}
+    for pair in candidates:
+        few[pair] = None
+        if len(few) > PREFILTER_ABOVE:
+            return NameIndex(chain(few, candidates))
+    return Roster(few)
+
+
+def match_name(printed: str, candidates: Iterable[tuple[str, str]]) -> NameMatch:
+    """Best candidate ``(key, name)`` for a printed name.
+
+    A unique exact (normalized) match wins outright; otherwise the best score must reach
+    :data:`THRESHOLD` and beat the next candidate by :data:`MARGIN`. To match many printed
+    names against one list, build its :func:`roster` once.
+    """
+    return roster(candidates).match(printed)
 
 
 # --- is it one person's name? ----------------------------------------------------------
@@ -225,6 +370,7 @@ _NAME_PARTICLES = frozenset({"de", "del", "della", "la", "le", "van", "von", "de
 MAX_PERSON_WORDS = 4  # first, middle and two last names; more is a list of people
 
 
+@lru_cache(maxsize=1024)  # every session asks it of the same few staff names
 def not_a_person(text: str) -> str | None:
     """Why ``text`` is not one person's name as staff write it (``Priya Raman, LCSW``,
     ``Dr. Marcus Bell``, ``RAMAN, PRIYA``), or None when it is one. The reason never repeats
@@ -252,8 +398,15 @@ def same_person(a: str, b: str) -> bool:
     return similarity(a, b) >= THRESHOLD
 
 
-def contains_name(text: str, name: str) -> bool:
-    """Whether ``text`` holds the first and the last name of ``name`` (a patient's name inside a
-    header value that swallowed part of a roster)."""
-    have, full = set(name_tokens(text)), [t for t in name_tokens(name) if len(t) > 1]
-    return len(full) >= 2 and full[0] in have and full[-1] in have
+def first_and_last(name: str) -> tuple[str, str] | None:
+    """``'Núñez, María J.'`` -> ``('maria', 'nunez')``: the first and the last of the name's words of
+    two letters or more; None when it has fewer than two."""
+    full = [t for t in name_tokens(name) if len(t) > 1]
+    return (full[0], full[-1]) if len(full) >= 2 else None
+
+
+def contains_any(text: str, names: Iterable[tuple[str, str] | None]) -> bool:
+    """Whether ``text`` holds the first and the last name of one of ``names`` (each given as its
+    :func:`first_and_last`): a patient's name inside a header value that swallowed part of a roster."""
+    have = set(name_tokens(text))
+    return any(pair is not None and pair[0] in have and pair[1] in have for pair in names)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _luhn_sum(digits: str) -> int:
@@ -22,6 +23,7 @@ def npi_check_digit(first_nine: str) -> str:
     return str((10 - _luhn_sum("80840" + first_nine + "0") % 10) % 10)
 
 
+@lru_cache(maxsize=1024)  # a day's charges carry a few providers' NPIs, each many times
 def npi_valid(npi: str | None) -> bool:
     """Ten digits passing the Luhn check over the ``80840`` prefix plus the NPI."""
     return bool(npi and re.fullmatch(r"\d{10}", npi) and _luhn_sum("80840" + npi) % 10 == 0)

@@ -8,14 +8,18 @@ what it returns.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import TypeVar
 
 from attendbot.codes import GapCode
 from attendbot.messages import NO_NOTE_STATUS, gap_message
 from attendbot.model import (Attendance, Charge, ChargeResult, DayResult, Evidence, Gap, NoShow, Problem,
                              SessionSummary, SigninLine, SigninSheet, Status)
-from attendbot.names import match_name
+from attendbot.names import NameIndex, Roster, roster
 from attendbot.reconcile import across_days
 from attendbot.reconcile.day import down_chain, judge
 from attendbot.reconcile.policy import PolicyFor
@@ -24,18 +28,21 @@ from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, C
 from attendbot.reconcile.sessions import Session, build_sessions
 from attendbot.reconcile.units import attended_interval
 
+T = TypeVar("T")
 
-def _match_lines(session: Session, day_candidates: list[tuple[str, str]]) -> SessionFacts:
+
+def _match_lines(session: Session, day_names: Roster | NameIndex) -> SessionFacts:
     """Each sheet line -> a patient id: first among the session's patients, then the day's."""
     facts = SessionFacts(session, {})
     if session.sheet is None:
         return facts
-    local = [(c.patient_id, c.patient_name) for c in session.charges]
-    local += [(pid, r.patient_name) for pid, rows in session.attendance.items() for r in rows if r.patient_name]
+    local = roster([(c.patient_id, c.patient_name) for c in session.charges]
+                   + [(pid, r.patient_name) for pid, rows in session.attendance.items() for r in rows
+                      if r.patient_name])
     for line in session.sheet.lines:
-        match = match_name(line.printed_name, local)
+        match = local.match(line.printed_name)
         if match.key is None and not match.ambiguous:
-            match = match_name(line.printed_name, day_candidates)
+            match = day_names.match(line.printed_name)
         facts.line_matches[line.evidence] = match.key
         if match.ambiguous:
             facts.ambiguous[line.evidence] = match.ambiguous
@@ -71,6 +78,23 @@ def _scheduled(session: Session) -> int | None:
 _NO_SHOW_KIND = {Status.NO_SHOW: "no_show", Status.CANCELLED: "late_cancel", Status.EXCUSED: "excused"}
 
 
+def _collector_paused(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` run with Python's cycle collector paused. Reconciling builds millions of objects on
+    a large day and lets go of none of them until it returns, so every collection would only walk
+    them all again (a third of the time); the few cycles it drops are collected afterwards."""
+    @functools.wraps(fn)
+    def paused(*args, **kwargs) -> T:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+    return paused
+
+
+@_collector_paused
 def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance], sheets: list[SigninSheet],
               policy_for: PolicyFor, unreadable: Iterable[tuple[Evidence, str, str]] = (),
               problems: Iterable[Problem] = (), history: across_days.History | None = None) -> DayResult:
@@ -96,12 +120,12 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         ConfigError: from ``policy_for``, when a payer name matches two ``payers.toml`` sections
             equally.
     """
+    policy_for = functools.cache(policy_for)  # one Policy a payer and code, not one a charge
     charges = [c for c in charges if c.service_date == day]
     attendance = [a for a in attendance if a.service_date == day]
     index = build_sessions(charges, attendance, [s for s in sheets if s.service_date == day])
-    day_candidates = list(dict.fromkeys(
-        [(c.patient_id, c.patient_name) for c in charges]
-        + [(a.patient_id, a.patient_name) for a in attendance if a.patient_name]))
+    day_names = roster(chain(((c.patient_id, c.patient_name) for c in charges),
+                             ((a.patient_id, a.patient_name) for a in attendance if a.patient_name)))
 
     results: list[ChargeResult] = []
     gaps: list[Gap] = []
@@ -116,7 +140,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
 
     # Each session's people: who attended, and when; each charge's facts in its session.
     for session in index.sessions:
-        sfacts = _match_lines(session, day_candidates)
+        sfacts = _match_lines(session, day_names)
         session_facts.append(sfacts)
         attendees = _attendees(session, sfacts)
         line_of: dict[str, SigninLine] = {}
@@ -161,20 +185,28 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             read_by=sheet.how if sheet else None,
             scanned_lines=tuple(ln for ln in sheet.lines if ln.how) if sheet else ()))
 
+    del day_names  # a large day's names are not needed again
+    in_order = [facts_of[id(charge)] for charge in charges]  # each charge's facts, in export order
+    del facts_of
+
     # The patient-day: each patient's charges in export order, then minutes and units.
-    by_id: dict[str, list[ChargeFacts]] = defaultdict(list)
-    for charge in charges:
-        facts = facts_of[id(charge)]
-        facts.day = patient_day(charge.patient_id)
+    first_of: dict[str, ChargeFacts] = {}  # charge id -> its first line
+    repeated: dict[str, list[ChargeFacts]] = defaultdict(list)  # charge id -> its lines, where there are two
+    for facts in in_order:
+        facts.day = patient_day(facts.charge.patient_id)
         facts.day.charges.append(facts)
-        by_id[charge.charge_id].append(facts)
-    for same in by_id.values():
+        first = first_of.setdefault(facts.charge.charge_id, facts)
+        if first is not facts:
+            same = repeated[facts.charge.charge_id]
+            same.extend([first, facts] if not same else [facts])
+    del first_of
+    for same in repeated.values():
         if len({f.charge.patient_id for f in same}) > 1:
             for f in same:
                 f.shared_id = [o for o in same if o.charge.patient_id != f.charge.patient_id]
     judge(days)
 
-    covered = frozenset(f.charge.patient_id for f in facts_of.values()
+    covered = frozenset(f.charge.patient_id for f in in_order
                         if f.rule is not None and f.rule.unit == "day" and f.attendance_required
                         and f.absence is None)
     for sfacts in session_facts:
@@ -182,15 +214,13 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         for rule_fn in SESSION_RULES:
             gaps.extend(rule_fn(sfacts))
 
-    charge_gaps: dict[int, list[Gap]] = defaultdict(list)
-    for charge in charges:
-        facts = facts_of[id(charge)]
+    for facts in in_order:
         for rule_fn in CHARGE_RULES:
-            charge_gaps[id(charge)].extend(rule_fn(facts))
+            facts.gaps.extend(rule_fn(facts))
     for pday in days.values():
         for rule_fn in DAY_RULES:
             for owner, gap in rule_fn(pday.charges):
-                charge_gaps[id(owner.charge)].append(gap)
+                owner.gaps.append(gap)
 
     day_problems = []  # reader problems no session owns: day-level gaps (the billing summary)
     for problem in problems:
@@ -199,18 +229,19 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         if sfacts is None:
             day_problems.append(problem)
             continue
-        for owner, gap in scan_uncertain(sfacts, problem, [facts_of[id(c)] for c in sfacts.session.charges]):
-            (charge_gaps[id(owner.charge)] if owner is not None else gaps).append(gap)
+        charged = [f for f in in_order if f.session is sfacts.session]
+        for owner, gap in scan_uncertain(sfacts, problem, charged):
+            (owner.gaps if owner is not None else gaps).append(gap)
 
-    across = across_days.check(day, [facts_of[id(c)] for c in charges], charge_gaps, summaries, history, policy_for)
+    across = across_days.check(day, in_order, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:
-        charge_gaps[id(owner.charge)].append(gap)
+        owner.gaps.append(gap)
 
     unknown: set[str] = set()
     sections: dict[str, str | None] = {}
-    for charge in charges:
-        facts = facts_of[id(charge)]
-        mine = charge_gaps[id(charge)]
+    for facts in in_order:
+        charge = facts.charge
+        mine = facts.gaps
         policy = facts.policy
         sections[charge.payer] = policy.section
         if policy.section is None:
@@ -230,7 +261,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     notes: list[str] = []
     if any(a.note_status is None for a in attendance) and any(
             f.attended and f.ehr is not None and f.ehr.note_status is None and f.policy.require_signed_note
-            for f in facts_of.values()):
+            for f in in_order):
         notes.append(NO_NOTE_STATUS)
 
     for evidence, reason, action in unreadable:

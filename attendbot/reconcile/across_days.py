@@ -78,28 +78,27 @@ class Found:
     program_minutes: int | None = None
 
 
-def check(day: dt.date, facts: Sequence[ChargeFacts], gaps_of: Mapping[int, Sequence[Gap]],
-          sessions: Sequence[SessionSummary], history: History | None, policy_for: PolicyFor) -> Found:
+def check(day: dt.date, facts: Sequence[ChargeFacts], sessions: Sequence[SessionSummary],
+          history: History | None, policy_for: PolicyFor) -> Found:
     """Every check across days for one day.
 
     Args:
-        facts: one :class:`ChargeFacts` per charge of the day.
-        gaps_of: ``id(charge)`` -> the gaps the day's own rules found (a voided charge bills nothing).
+        facts: one :class:`ChargeFacts` per charge of the day, with the gaps the day's own rules
+            found on it (a voided charge bills nothing).
         sessions: the day's sessions, for how long the program's day ran.
         history: the ledger's other days; None runs only what the day alone gives (its attendance).
     """
     found = Found(patient_days=patient_days(facts), program_minutes=program_minutes(sessions))
     if history is None:
         return found
-    voided = {id(f.charge) for f in facts if disposition_of(g.code for g in gaps_of.get(id(f.charge), ()))
-              == Disposition.VOID}
+    voided = {id(f.charge) for f in facts if disposition_of(g.code for g in f.gaps) == Disposition.VOID}
     live = [f for f in facts if id(f.charge) not in voided]
     if history.have_authorizations:
         found.charge_gaps.extend(authorization_gaps(day, live, history, policy_for))
     review_charge, review_other = review_gaps(day, facts, history, policy_for)
     found.charge_gaps.extend(review_charge)
     found.other_gaps.extend(review_other)
-    found.charge_gaps.extend(repeat_no_shows(day, facts, gaps_of, history))
+    found.charge_gaps.extend(repeat_no_shows(day, facts, history))
     found.charge_gaps.extend(weekly_hours(day, facts, found, history))
     return found
 
@@ -272,14 +271,13 @@ def review_gaps(day: dt.date, facts: Sequence[ChargeFacts], history: History,
 # --- repeat no-shows ----------------------------------------------------------------
 
 
-def repeat_no_shows(day: dt.date, facts: Sequence[ChargeFacts], gaps_of: Mapping[int, Sequence[Gap]],
-                    history: History) -> list[tuple[ChargeFacts, Gap]]:
+def repeat_no_shows(day: dt.date, facts: Sequence[ChargeFacts], history: History) -> list[tuple[ChargeFacts, Gap]]:
     """On the day a patient's no-shows within ``days`` calendar days reach ``count``: once per
     crossing (the count before today's was under the threshold). Excused absences and late
     cancellations are not no-shows."""
     today: dict[str, list[ChargeFacts]] = defaultdict(list)
     for f in facts:
-        if any(g.code == G.NO_SHOW for g in gaps_of.get(id(f.charge), ())):
+        if any(g.code == G.NO_SHOW for g in f.gaps):
             today[f.charge.patient_id].append(f)
     out = []
     for pid, missed in today.items():

@@ -15,7 +15,7 @@ before the rules run, in :mod:`attendbot.reconcile.day`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from attendbot.codes import GapCode as G
@@ -28,7 +28,7 @@ from attendbot.reconcile.sessions import Session
 from attendbot.reconcile.units import Interval, union_minutes
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientDay:
     """One patient's day: every session they attended (EHR present or signed line), with the
     stretch of it they were there (None where no source gives a time in and out), and their
@@ -51,7 +51,7 @@ class PatientDay:
         return [session for session, span in self.attended if span is None]
 
 
-@dataclass
+@dataclass(slots=True)
 class ChargeFacts:
     """What the day's sources say about one charge."""
 
@@ -70,10 +70,11 @@ class ChargeFacts:
     day: PatientDay | None = None
     supported_code: str | None = None  # the down-code the minutes support instead of the code charged
     down_rules: tuple[CodeRule, ...] = ()  # the code's down-codes for this payer, nearest first
-    code_day: list[ChargeFacts] = field(default_factory=list)  # time codes: the patient's attended lines of
+    code_day: Sequence[ChargeFacts] = ()  # time codes: the patient's attended lines of
     #                                                             this code that day (this one included)
     code_supported: int | None = None  # time codes: the units the day's minutes of the code support in all
-    shared_id: list[ChargeFacts] = field(default_factory=list)  # other patients' lines with this charge id
+    shared_id: Sequence[ChargeFacts] = ()  # other patients' lines with this charge id
+    gaps: list[Gap] = field(default_factory=list)  # what the checks found on the charge
 
     @property
     def rule(self) -> CodeRule | None:
@@ -451,7 +452,7 @@ def add_on_without_primary(facts: list[ChargeFacts]) -> Iterator[tuple[ChargeFac
 # --- what no charge explains -------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionFacts:
     session: Session
     line_matches: dict[Evidence, str | None]  # sheet line (by its evidence) -> patient id, None: no match
@@ -507,7 +508,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
     """A patient attended (signed or marked present) with no charge in the session. A per diem
     covers the patient's whole day: a patient billed one is never told to add a charge for
     another session of the day."""
-    charged = {c.patient_id for c in s.session.charges} | s.covered
+    charged = {c.patient_id for c in s.session.charges}
     signed_by: dict[str, SigninLine] = {}
     if s.session.sheet is not None:
         for line in s.session.sheet.lines:
@@ -516,7 +517,7 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
                 signed_by.setdefault(pid, line)
     present = {pid: rows for pid, rows in s.session.attendance.items()
                if any(r.status is Status.PRESENT for r in rows)}
-    for pid in sorted((signed_by.keys() | present.keys()) - charged):
+    for pid in sorted(pid for pid in signed_by.keys() | present.keys() if pid not in charged and pid not in s.covered):
         line = signed_by.get(pid)
         if line is not None:
             evidence, what = line.evidence, f"line {line_ref(line)} of the sheet signed"

@@ -4,7 +4,9 @@ Sessions are matched by date (the caller passes one day) and group name, where
 case, punctuation and words like "group" or "session" do not stop a match; the
 session time decides between two sessions of the same name. The charge export
 defines the scheduled sessions; a sheet or EHR row that matches none of them
-starts an unscheduled session of its own (its attendees may be unbilled).
+starts an unscheduled session of its own (its attendees may be unbilled). A misspelt
+group name is compared only with the group names sharing a word with it, give or take one
+edit (``names.WordIndex``), so a day of many groups costs no more per row than a day of few.
 
 Two things only the day as a whole can settle are settled here:
 
@@ -24,16 +26,18 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from attendbot.model import Attendance, Charge, SigninSheet, Status
-from attendbot.names import contains_name, not_a_person, same_person, words
+from attendbot.model import Attendance, Charge, SigninLine, SigninSheet, Status
+from attendbot.names import WordIndex, contains_any, first_and_last, not_a_person, same_person, words
 
 _FILLER = {"group", "groups", "session", "grp", "the", "and", "of"}
 _FUZZY = 90  # two normalized names this alike (0-100) are one group with a typo
 
 
+@lru_cache(maxsize=4096)  # every row of a session names its group
 def group_key(name: str) -> str:
     """``'The Morning Process Group'`` -> ``'morning process'``."""
     tokens = [t for t in words(name).split() if t not in _FILLER]
@@ -73,11 +77,18 @@ def fit_to_hours(sheet: SigninSheet, start: dt.time | None, end: dt.time | None)
     """The sheet with its header and line times read within the session's scheduled hours."""
     if start is None or end is None:
         return sheet
-    lines = tuple(dataclasses.replace(ln, time_in=in_hours(ln.time_in, start, end),
-                                      time_out=in_hours(ln.time_out, start, end)) for ln in sheet.lines)
-    fitted = dataclasses.replace(sheet, start=in_hours(sheet.start, start, end), end=in_hours(sheet.end, start, end),
-                                 lines=lines)
-    return sheet if fitted == sheet and fitted.lines == sheet.lines else fitted
+    lines = tuple(_fit_line(ln, start, end) for ln in sheet.lines)
+    first, last = in_hours(sheet.start, start, end), in_hours(sheet.end, start, end)
+    if first == sheet.start and last == sheet.end and all(a is b for a, b in zip(lines, sheet.lines)):
+        return sheet
+    return dataclasses.replace(sheet, start=first, end=last, lines=lines)
+
+
+def _fit_line(line: SigninLine, start: dt.time, end: dt.time) -> SigninLine:
+    time_in, time_out = in_hours(line.time_in, start, end), in_hours(line.time_out, start, end)
+    if time_in == line.time_in and time_out == line.time_out:
+        return line
+    return dataclasses.replace(line, time_in=time_in, time_out=time_out)
 
 
 # --- who ran the session ----------------------------------------------------------
@@ -102,17 +113,15 @@ def resolve_facilitator(sheet: str | None, ehr: Iterable[str | None] = (), charg
     patients, is never taken. Where the sources name different people, the ``note`` says
     who each says (for the billing lead: a rendering provider may rightly be a supervisor).
     """
-    patients = [p for p in patients if p]
-    refused = 0
+    patients = {first_and_last(p) for p in patients if p}
+    judged: dict[str, bool] = {}  # each distinct name is judged once
 
     def usable(name: str | None) -> bool:
-        nonlocal refused
         if not name or not name.strip():
             return False
-        if not_a_person(name) is not None or any(contains_name(name, p) for p in patients):
-            refused += 1
-            return False
-        return True
+        if name not in judged:
+            judged[name] = not_a_person(name) is None and not contains_any(name, patients)
+        return judged[name]
 
     sources: list[tuple[str, list[str]]] = [
         ("sheet", [" ".join(sheet.split())] if usable(sheet) else []),
@@ -121,6 +130,7 @@ def resolve_facilitator(sheet: str | None, ehr: Iterable[str | None] = (), charg
     ]
     chosen = next(((source, names[0]) for source, names in sources if names), None)
     if chosen is None:
+        refused = not all(judged.values())
         note = "the facilitator named on the sheet or in the exports is not a staff name" if refused else None
         return Facilitator(None, None, note)
     source, name = chosen
@@ -130,7 +140,7 @@ def resolve_facilitator(sheet: str | None, ehr: Iterable[str | None] = (), charg
     return Facilitator(name, source, note)
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     label: str
     key: str  # the normalised group name: two sessions of one group share it
@@ -141,6 +151,7 @@ class Session:
     attendance: dict[str, list[Attendance]] = field(default_factory=lambda: defaultdict(list))  # by patient id
     sheets: list[SigninSheet] = field(default_factory=list)
     scheduled_hours: bool = False  # start and end come from the charge export
+    _shown: tuple[tuple, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sheet(self) -> SigninSheet | None:
@@ -167,7 +178,9 @@ class Session:
         """``'9:00 AM Morning Process Group'``: how staff name a session."""
         if self.start is None:
             return self.label
-        return f"{self.start.strftime('%I:%M %p').lstrip('0')} {self.label}"
+        if self._shown is None or self._shown[0] != (self.start, self.label):  # one string a session
+            self._shown = ((self.start, self.label), f"{self.start.strftime('%I:%M %p').lstrip('0')} {self.label}")
+        return self._shown[1]
 
 
 class SessionIndex:
@@ -176,6 +189,8 @@ class SessionIndex:
     def __init__(self) -> None:
         self.sessions: list[Session] = []
         self._by_key: dict[str, list[Session]] = defaultdict(list)
+        self._keys: list[str] = []  # each group name once, in the order first seen
+        self._key_words = WordIndex()  # for a misspelt group name: the names sharing a word with it
 
     def _new(self, label: str, start: dt.time | None, end: dt.time | None) -> Session:
         key = group_key(label)
@@ -183,6 +198,9 @@ class SessionIndex:
         if any(s.ident == ident for s in self._by_key.get(key, ())):
             ident = f"{ident}#{len(self._by_key[key]) + 1}"
         session = Session(label=label, key=key, ident=ident, start=start, end=end)
+        if key not in self._by_key:
+            self._key_words.add(len(self._keys), key.split())
+            self._keys.append(key)
         self.sessions.append(session)
         self._by_key[session.key].append(session)
         return session
@@ -191,7 +209,8 @@ class SessionIndex:
         key = group_key(label)
         if key in self._by_key:
             return self._by_key[key]
-        hit = process.extractOne(key, list(self._by_key), scorer=fuzz.ratio, score_cutoff=_FUZZY)
+        near = [self._keys[i] for i in sorted(self._key_words.near(key.split()))]
+        hit = process.extractOne(key, near, scorer=fuzz.ratio, score_cutoff=_FUZZY)
         return self._by_key[hit[0]] if hit else []
 
     def find(self, label: str, when: dt.time | None = None, patient_id: str | None = None,
