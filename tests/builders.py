@@ -300,3 +300,19 @@ class Program:
     @property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
+
+
+def demo_on_stub(root: Path, monkeypatch, stub_url: str, slack: str = "") -> Path:
+    """The demo program in ``root``, talking to the Slack stub at ``stub_url`` with a token (more
+    ``[slack]`` lines in ``slack``), as the working folder, with Slack's pacing off. Its config path."""
+    from attendbot.demo import write_program
+    from attendbot.outputs import slack_delivery
+
+    root.mkdir()
+    path = write_program(root)
+    path.write_text(path.read_text().replace("[slack]\n", f'[slack]\napi_url = "{stub_url}"\n{slack}'))
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setattr(slack_delivery, "PACE_SECONDS", 0.0)
+    monkeypatch.setattr(slack_delivery, "RETRY_BACKOFF", 0.01)
+    return path

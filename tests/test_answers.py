@@ -19,15 +19,16 @@ import openpyxl
 import pytest
 
 from attendbot import config, worker as worker_module
-from attendbot.demo import _sheets, write_program
+from attendbot.demo import _sheets
 from attendbot.ledger import Ledger, exclusive
 from attendbot.listener import Listener, refusal
-from attendbot.outputs import slack_actions, slack_delivery
+from attendbot.outputs import slack_actions
 from attendbot.outputs.report import json_document
 from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
 
+from builders import demo_on_stub
 from socket_mode_stub import SocketModeStub
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -71,15 +72,7 @@ def clock():
 def live(tmp_path, monkeypatch, stub, clock):
     """The demo program on the stub, with a billing lead; its day reconciled at 16:05 and alerted."""
     root = tmp_path / "program"
-    root.mkdir()
-    path = write_program(root)
-    text = path.read_text().replace("[slack]\n", f'[slack]\napi_url = "{stub.url}"\nbilling_leads = ["{LEAD}"]\n'
-                                                 "escalate_before_close_minutes = 45\n")
-    path.write_text(text)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    monkeypatch.setattr(slack_delivery, "PACE_SECONDS", 0.0)
-    monkeypatch.setattr(slack_delivery, "RETRY_BACKOFF", 0.01)
+    path = demo_on_stub(root, monkeypatch, stub.url, f'billing_leads = ["{LEAD}"]\nescalate_before_close_minutes = 45\n')
 
     class Program:
         config_path = path

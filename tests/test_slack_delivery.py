@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from attendbot import config
-from attendbot.demo import write_program
-from attendbot.outputs import slack_delivery
 from attendbot.ledger import Ledger
 from attendbot.run import run_day
 from attendbot.samples.drafts import LineDraft, SheetDraft
 from attendbot.samples.signin_pdf import write_signin_pdf
+
+from builders import demo_on_stub
 
 
 DAY = dt.date(2026, 11, 24)
@@ -28,15 +28,7 @@ PATIENT_WORDS = ("Núñez", "Nunez", "NUNEZ", "Okafor", "Brennan", "Castillo", "
 @pytest.fixture
 def live(tmp_path, monkeypatch, stub):
     """The demo program, configured to talk to the stub with a token."""
-    root = tmp_path / "program"
-    root.mkdir()
-    config_path = write_program(root)
-    text = config_path.read_text().replace('[slack]\n', f'[slack]\napi_url = "{stub.url}"\n')
-    config_path.write_text(text)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    monkeypatch.setattr(slack_delivery, "PACE_SECONDS", 0.0)
-    monkeypatch.setattr(slack_delivery, "RETRY_BACKOFF", 0.01)
+    config_path = demo_on_stub(tmp_path / "program", monkeypatch, stub.url)
 
     class Program:
         path = config_path
