@@ -43,10 +43,12 @@ _SAFE_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and
 
 @dataclass(frozen=True)
 class Entry:
-    """One inbox entry: a regular file to read (``reason`` None), or why it is not read."""
+    """One inbox entry: a regular file to read (``reason`` None), or why it is not read; ``stat``
+    is what ``lstat`` said of it when the inbox was listed (None when it could not be looked at)."""
 
     path: Path
     reason: str | None = None
+    stat: os.stat_result | None = None
 
 
 LINK = "a symbolic link: links are never followed — copy the file itself into the inbox"
@@ -95,12 +97,12 @@ def scan(inbox: Path) -> Iterator[Entry]:
             continue
         path = Path(entry.path)
         try:
-            mode = entry.stat(follow_symlinks=False).st_mode
+            st = entry.stat(follow_symlinks=False)
         except OSError as exc:  # gone between listing and looking: the next run sees what is there
             yield Entry(path, f"could not be looked at ({exc.strerror or exc})")
             continue
-        if not stat.S_ISDIR(mode):
-            yield Entry(path, _kind(mode))
+        if not stat.S_ISDIR(st.st_mode):
+            yield Entry(path, _kind(st.st_mode), st)
             continue
         try:
             subs = sorted(os.scandir(path), key=lambda e: e.name)
@@ -111,11 +113,11 @@ def scan(inbox: Path) -> Iterator[Entry]:
             if _ignored_name(sub.name):
                 continue
             try:
-                sub_mode = sub.stat(follow_symlinks=False).st_mode
+                sub_st = sub.stat(follow_symlinks=False)
             except OSError as exc:
                 yield Entry(Path(sub.path), f"could not be looked at ({exc.strerror or exc})")
                 continue
-            yield Entry(Path(sub.path), _kind(sub_mode))
+            yield Entry(Path(sub.path), _kind(sub_st.st_mode), sub_st)
 
 
 def candidates(inbox: Path) -> Iterator[Path]:
@@ -132,10 +134,9 @@ def listing(inbox: Path) -> tuple[list[tuple], float]:
     touched or given new permissions changes its line."""
     lines, newest = [], 0.0
     for entry in scan(inbox):
-        try:
-            st = entry.path.lstat()
-        except OSError as exc:
-            lines.append((entry.path.as_posix(), entry.reason, exc.errno))
+        st = entry.stat
+        if st is None:
+            lines.append((entry.path.as_posix(), entry.reason))
             continue
         lines.append((entry.path.as_posix(), entry.reason, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
                       st.st_ino, st.st_mode))
