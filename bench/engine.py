@@ -51,7 +51,8 @@ FIRST = ("Ana Ben Chidi Dana Elin Femi Grace Hugo Ines Jae Kofi Lena Mateo Nia O
          "Uma Viktor Wren Xiomara Yusuf Zofia Amara Bruno Carmen Dmitri Esther Felix Gloria Hassan Ingrid Jonas "
          "Keiko Luis Marisol Nadia Oskar Paloma Rashid Sofia Tomas Ulrike Valentina Wei Ximena Yosef Zara "
          "Aurelio Beatriz Cyrus Delphine Emeka Fatima Gustavo Helena Ivan Josefina Kwame Leilani Magnus").split()
-SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70: surnames of three (343,000 of them)
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70
+CLOSED = [s + c for s in SYLLABLES for c in "lmnrst"]  # 420: surnames of one open and two closed syllables
 PLACES = "Hill Park Ridge Grove Landing Heights Commons Bay Crossing Valley Meadow Point".split()
 PAYERS = (("TX Medicaid", 40), ("Medicare", 10), ("Aetna", 12), ("Blue Cross Blue Shield", 12), ("Cigna", 8),
           ("Magellan Health", 8), ("Self Pay", 6), ("Acme Health Plan", 4))  # the last one: no section
@@ -67,16 +68,18 @@ def _weighted(pairs) -> list[str]:
 
 
 def patient_name(p: int) -> tuple[str, str]:
-    """Patient ``p``'s first and last name: scattered over 64 x 343,000 names, so a day of a
-    million patients has a few namesakes, as a real roster of that size would."""
+    """Patient ``p``'s first and last name, scattered over 64 first names and 12 million surnames
+    (``Bakermol``): a day of a million patients has a few namesakes, as a real roster would."""
     q = (p * 2654435761 + 97) % 4294967291
-    last = SYLLABLES[q % 70] + SYLLABLES[q // 70 % 70] + SYLLABLES[q // 4900 % 70]
-    return FIRST[q // 343000 % len(FIRST)], last.capitalize()
+    last = SYLLABLES[q % 70] + CLOSED[q // 70 % 420] + CLOSED[q // 29400 % 420]
+    return FIRST[q // 12348000 % len(FIRST)], last.capitalize()
 
 
 def site_name(i: int) -> str:
-    """``'Kelowin Ridge'``: 4,900 x 12 sites before a name repeats."""
-    return f"{(SYLLABLES[i % 70] + SYLLABLES[i // 70 % 70]).capitalize()}win {PLACES[i // 4900 % len(PLACES)]}"
+    """``'Dorimkelsan Ridge'``: a site's name, scattered like surnames."""
+    q = (i * 2654435761 + 7) % 4294967291
+    word = SYLLABLES[q % 70] + CLOSED[q // 70 % 420] + CLOSED[q // 29400 % 420]
+    return f"{word.capitalize()} {PLACES[q // 12348000 % len(PLACES)]}"
 
 
 def _typo(word: str, rng: random.Random) -> str:
