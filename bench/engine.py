@@ -3,20 +3,21 @@
 Run:  .venv/bin/python bench/engine.py [--quick] [--small N] [--large N] [--rounds R]
 
 One synthetic day of N charges (sessions of 8-12 patients, 11 on average, so 1,000,000
-charges are about 90,000 sessions), with EHR attendance rows and a sign-in sheet per session and the usual mix
-of gaps (see :func:`engine_day`), reconciled under the default payer policy
+charges are about 90,000 sessions), with EHR attendance rows and a sign-in sheet per session
+and the usual mix of gaps (see :func:`engine_day`), reconciled under the default payer policy
 (``attendbot/samples/payers.toml`` through ``config.PayerBook``, as ``tests/builders.py`` does).
 
 Each measurement runs in its own forked child, which builds the day (not timed), then times
 ``reconcile()`` and the collection of the cycles it leaves (wall and CPU), and reports its own
-peak RSS (the day's records included: they are what a run holds too). Rounds alternate the two sizes
-(small, large, small, large…), so load on the shared machine falls on both alike; the figures
-are medians over the rounds.
+peak RSS (the day's records included: they are what a run holds too). Rounds alternate the two
+sizes (small, large, small, large...), so load on the shared machine falls on both alike; the
+figures are medians over the rounds.
 
 Targets: time(large) / time(small) <= 11 x the ratio of sizes / 10 (with the default 100,000 and
-1,000,000 charges: <= 11x, i.e. linear), on the median wall time; peak RSS of the 1,000,000-charge
-child <= 2 GB. Exit status 1 when a target is missed. ``--quick``: 5,000 and 50,000 charges, one
-round (the ratio target still applies; the RSS target does not).
+1,000,000 charges: <= 11x, i.e. linear), on the median wall time; peak RSS of the
+1,000,000-charge child <= 2 GB. Exit status 1 when a target is missed. ``--quick``: 5,000 and
+50,000 charges, one round (the ratio target still applies; the RSS target does not).
+``measure()`` returns the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
