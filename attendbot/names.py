@@ -22,7 +22,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from itertools import chain
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -75,7 +75,7 @@ def _is_pronouns(text: str) -> bool:
     return bool(parts) and all(p in PRONOUNS for p in parts)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def person_name(name: str) -> tuple[str, bool]:
     """A written person's name without what is not their name, in ``First Middle Last`` order,
     and whether it was written with a title.
@@ -117,7 +117,7 @@ def person_name(name: str) -> tuple[str, bool]:
     return " ".join(w for part in cleaned for w in part), titled
 
 
-@lru_cache(maxsize=65536)  # a day compares the same few hundred names many times
+@lru_cache(maxsize=8192)  # a session's names are compared with each of its sheet's lines
 def name_tokens(name: str) -> tuple[str, ...]:
     """``'Núñez, María J.'`` -> ``['maria', 'j', 'nunez']`` (first names first); titles,
     credentials, suffixes and pronouns dropped (:func:`person_name`)."""
@@ -266,8 +266,9 @@ class WordIndex:
             else:
                 holders.append(item)
 
-    def near(self, words: Iterable[str]) -> set[int]:
-        """The items holding one of ``words`` (of two letters or more), give or take one edit."""
+    def near(self, words: Iterable[str], words_of: Callable[[int], Iterable[str]]) -> set[int]:
+        """The items holding one of ``words`` (of two letters or more), give or take one edit;
+        ``words_of(item)``: the words the item was added with."""
         rare: set[int] = set()
         common: list[list[str]] = []
         for word in dict.fromkeys(w for w in words if len(w) > 1):
@@ -278,11 +279,15 @@ class WordIndex:
                 rare.update(i for w in found for i in self._holders[w])
         if rare or len(common) < 2:
             return rare
-        held: dict[int, int] = {}  # every word common: the items holding two of them
-        for found in common:
+        # every word common: the items holding two of them, each among the holders of all the
+        # words but the most common one (whose holders are never gone through)
+        common.sort(key=lambda found: sum(len(self._holders[w]) for w in found))
+        held: dict[int, int] = {}
+        for found in common[:-1]:
             for i in {i for w in found for i in self._holders[w]}:
                 held[i] = held.get(i, 0) + 1
-        return {i for i, n in held.items() if n >= 2}
+        most = set(common[-1])
+        return {i for i, n in held.items() if n >= 2 or not most.isdisjoint(words_of(i))}
 
     def _near_words(self, word: str) -> set[str]:
         """``word`` and every word one edit from it; and, as a name read without its space
@@ -316,7 +321,7 @@ class NameIndex:
 
     def match(self, printed: str) -> NameMatch:
         tokens = name_tokens(printed)
-        near = self._words.near(tokens)
+        near = self._words.near(tokens, lambda i: _words_as_written(self._names[i]))
         return _decide(Roster((self._keys[i], self._names[i]) for i in near).scores(tokens))
 
 

@@ -3,20 +3,21 @@
 Run:  .venv/bin/python bench/engine.py [--quick] [--small N] [--large N] [--rounds R]
 
 One synthetic day of N charges (sessions of 8-12 patients, 11 on average, so 1,000,000
-charges are about 90,000 sessions), with EHR attendance rows and a sign-in sheet per session and the usual mix
-of gaps (see :func:`engine_day`), reconciled under the default payer policy
+charges are about 90,000 sessions), with EHR attendance rows and a sign-in sheet per session
+and the usual mix of gaps (see :func:`engine_day`), reconciled under the default payer policy
 (``attendbot/samples/payers.toml`` through ``config.PayerBook``, as ``tests/builders.py`` does).
 
 Each measurement runs in its own forked child, which builds the day (not timed), then times
 ``reconcile()`` and the collection of the cycles it leaves (wall and CPU), and reports its own
-peak RSS (the day's records included: they are what a run holds too). Rounds alternate the two sizes
-(small, large, small, large…), so load on the shared machine falls on both alike; the figures
-are medians over the rounds.
+peak RSS (the day's records included: they are what a run holds too). Rounds alternate the two
+sizes (small, large, small, large...), so load on the shared machine falls on both alike; the
+figures are medians over the rounds.
 
 Targets: time(large) / time(small) <= 11 x the ratio of sizes / 10 (with the default 100,000 and
-1,000,000 charges: <= 11x, i.e. linear), on the median wall time; peak RSS of the 1,000,000-charge
-child <= 2 GB. Exit status 1 when a target is missed. ``--quick``: 5,000 and 50,000 charges, one
-round (the ratio target still applies; the RSS target does not).
+1,000,000 charges: <= 11x, i.e. linear), on the median wall time; peak RSS of the
+1,000,000-charge child <= 2 GB. Exit status 1 when a target is missed. ``--quick``: 5,000 and
+50,000 charges, one round (the ratio target still applies; the RSS target does not).
+``measure()`` returns the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ FIRST = ("Ana Ben Chidi Dana Elin Femi Grace Hugo Ines Jae Kofi Lena Mateo Nia O
          "Uma Viktor Wren Xiomara Yusuf Zofia Amara Bruno Carmen Dmitri Esther Felix Gloria Hassan Ingrid Jonas "
          "Keiko Luis Marisol Nadia Oskar Paloma Rashid Sofia Tomas Ulrike Valentina Wei Ximena Yosef Zara "
          "Aurelio Beatriz Cyrus Delphine Emeka Fatima Gustavo Helena Ivan Josefina Kwame Leilani Magnus").split()
-SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70: surnames of three (343,000 of them)
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70
+CLOSED = [s + c for s in SYLLABLES for c in "lmnrst"]  # 420: surnames of one open and two closed syllables
 PLACES = "Hill Park Ridge Grove Landing Heights Commons Bay Crossing Valley Meadow Point".split()
 PAYERS = (("TX Medicaid", 40), ("Medicare", 10), ("Aetna", 12), ("Blue Cross Blue Shield", 12), ("Cigna", 8),
           ("Magellan Health", 8), ("Self Pay", 6), ("Acme Health Plan", 4))  # the last one: no section
@@ -67,16 +69,18 @@ def _weighted(pairs) -> list[str]:
 
 
 def patient_name(p: int) -> tuple[str, str]:
-    """Patient ``p``'s first and last name: scattered over 64 x 343,000 names, so a day of a
-    million patients has a few namesakes, as a real roster of that size would."""
+    """Patient ``p``'s first and last name, scattered over 64 first names and 12 million surnames
+    (``Bakermol``): a day of a million patients has a few namesakes, as a real roster would."""
     q = (p * 2654435761 + 97) % 4294967291
-    last = SYLLABLES[q % 70] + SYLLABLES[q // 70 % 70] + SYLLABLES[q // 4900 % 70]
-    return FIRST[q // 343000 % len(FIRST)], last.capitalize()
+    last = SYLLABLES[q % 70] + CLOSED[q // 70 % 420] + CLOSED[q // 29400 % 420]
+    return FIRST[q // 12348000 % len(FIRST)], last.capitalize()
 
 
 def site_name(i: int) -> str:
-    """``'Kelowin Ridge'``: 4,900 x 12 sites before a name repeats."""
-    return f"{(SYLLABLES[i % 70] + SYLLABLES[i // 70 % 70]).capitalize()}win {PLACES[i // 4900 % len(PLACES)]}"
+    """``'Dorimkelsan Ridge'``: a site's name, scattered like surnames."""
+    q = (i * 2654435761 + 7) % 4294967291
+    word = SYLLABLES[q % 70] + CLOSED[q // 70 % 420] + CLOSED[q // 29400 % 420]
+    return f"{word.capitalize()} {PLACES[q // 12348000 % len(PLACES)]}"
 
 
 def _typo(word: str, rng: random.Random) -> str:

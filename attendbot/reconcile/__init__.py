@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import TypeVar
 
@@ -26,7 +26,7 @@ from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import (CHARGE_RULES, DAY_RULES, SESSION_RULES, ChargeFacts, PatientDay,
                                        SessionFacts, scan_uncertain)
 from attendbot.reconcile.sessions import Session, build_sessions
-from attendbot.reconcile.units import attended_interval
+from attendbot.reconcile.units import Interval, attended_interval
 
 T = TypeVar("T")
 
@@ -59,7 +59,15 @@ def _attendees(session: Session, facts: SessionFacts) -> set[str]:
     return people
 
 
-def _ehr_row(rows: list[Attendance]) -> Attendance | None:
+def _let_go(facts: list[ChargeFacts]) -> None:
+    """Undo the links between the day's facts (a charge and its patient's day, its code's other
+    lines, its charge id's other lines), so each is freed as soon as nothing else holds it rather
+    than when the cycle collector next runs (on a large day, the next hundreds of megabytes)."""
+    for f in facts:
+        f.day, f.code_day, f.shared_id = None, (), ()
+
+
+def _ehr_row(rows: Sequence[Attendance]) -> Attendance | None:
     """A patient's row for the session; a present row wins over an absence."""
     return next((r for r in rows if r.status is Status.PRESENT), rows[0] if rows else None)
 
@@ -133,15 +141,18 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     summaries: list[SessionSummary] = []
     days: dict[str, PatientDay] = {}
     facts_of: dict[int, ChargeFacts] = {}
-    session_facts: list[SessionFacts] = []
 
     def patient_day(pid: str) -> PatientDay:
-        return days.setdefault(pid, PatientDay(pid))
+        pday = days.get(pid)
+        if pday is None:
+            pday = days[pid] = PatientDay(pid)
+        return pday
 
-    # Each session's people: who attended, and when; each charge's facts in its session.
-    for session in index.sessions:
-        sfacts = _match_lines(session, day_names)
-        session_facts.append(sfacts)
+    # Each sheet line's patient, then (the day's names let go of) each session's people: who
+    # attended, and when; each charge's facts in its session.
+    session_facts = [_match_lines(session, day_names) for session in index.sessions]
+    del day_names
+    for session, sfacts in zip(index.sessions, session_facts):
         attendees = _attendees(session, sfacts)
         line_of: dict[str, SigninLine] = {}
         if session.sheet is not None:
@@ -151,13 +162,17 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                     line_of[pid] = line
         people = dict.fromkeys([c.patient_id for c in session.charges] + list(session.attendance) + list(line_of))
         where: dict[str, tuple] = {}
+        stretches: dict[Interval | None, tuple[Session, Interval | None]] = {}  # one tuple a stretch of the session
         for pid in people:
             line = line_of.get(pid)
-            ehr = _ehr_row(session.attendance.get(pid, []))
+            ehr = _ehr_row(session.attendance.get(pid, ()))
             span = attended_interval(*_times(line, ehr), session.start, session.end)
             where[pid] = (line, ehr, span)
             if (ehr is not None and ehr.status is Status.PRESENT) or (line is not None and line.signed):
-                patient_day(pid).attended.append((session, span))
+                stretch = stretches.get(span)
+                if stretch is None:
+                    stretch = stretches[span] = (session, span)
+                patient_day(pid).attended.append(stretch)
         session_minutes: list[int] = []
         for charge in session.charges:
             policy = policy_for(charge.payer, charge.code)
@@ -185,7 +200,6 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             read_by=sheet.how if sheet else None,
             scanned_lines=tuple(ln for ln in sheet.lines if ln.how) if sheet else ()))
 
-    del day_names  # a large day's names are not needed again
     in_order = [facts_of[id(charge)] for charge in charges]  # each charge's facts, in export order
     del facts_of
 
@@ -213,14 +227,16 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         sfacts.covered = covered
         for rule_fn in SESSION_RULES:
             gaps.extend(rule_fn(sfacts))
+    del covered
 
-    for facts in in_order:
-        for rule_fn in CHARGE_RULES:
-            facts.gaps.extend(rule_fn(facts))
+    for facts in in_order:  # a list of gaps only for a charge that has some: most have none
+        found = [gap for rule_fn in CHARGE_RULES for gap in rule_fn(facts)]
+        if found:
+            facts.gaps = [*facts.gaps, *found]
     for pday in days.values():
         for rule_fn in DAY_RULES:
             for owner, gap in rule_fn(pday.charges):
-                owner.gaps.append(gap)
+                owner.gaps = [*owner.gaps, gap]
 
     day_problems = []  # reader problems no session owns: day-level gaps (the billing summary)
     for problem in problems:
@@ -231,17 +247,31 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             continue
         charged = [f for f in in_order if f.session is sfacts.session]
         for owner, gap in scan_uncertain(sfacts, problem, charged):
-            (owner.gaps if owner is not None else gaps).append(gap)
+            if owner is None:
+                gaps.append(gap)
+            else:
+                owner.gaps = [*owner.gaps, gap]
+    del session_facts
 
     across = across_days.check(day, in_order, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:
-        owner.gaps.append(gap)
+        owner.gaps = [*owner.gaps, gap]
+    across.charge_gaps.clear()
+    _let_go(in_order)
+    days.clear()
+
+    notes: list[str] = []
+    if any(a.note_status is None for a in attendance) and any(
+            f.attended and f.ehr is not None and f.ehr.note_status is None and f.policy.require_signed_note
+            for f in in_order):
+        notes.append(NO_NOTE_STATUS)
 
     unknown: set[str] = set()
     sections: dict[str, str | None] = {}
-    for facts in in_order:
+    for i, facts in enumerate(in_order):
+        in_order[i] = None  # each charge's facts go once its result is built
         charge = facts.charge
-        mine = facts.gaps
+        mine = facts.gaps or []
         policy = facts.policy
         sections[charge.payer] = policy.section
         if policy.section is None:
@@ -257,12 +287,6 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                                     session_label=facts.session.display(), session_key=facts.session.ident,
                                     no_show_fee=fee, supported_code=facts.supported_code))
         gaps.extend(mine)
-
-    notes: list[str] = []
-    if any(a.note_status is None for a in attendance) and any(
-            f.attended and f.ehr is not None and f.ehr.note_status is None and f.policy.require_signed_note
-            for f in in_order):
-        notes.append(NO_NOTE_STATUS)
 
     for evidence, reason, action in unreadable:
         gaps.append(Gap(code=GapCode.UNREADABLE_FILE, evidence=evidence, key=evidence.describe(),

@@ -74,7 +74,7 @@ class ChargeFacts:
     #                                                             this code that day (this one included)
     code_supported: int | None = None  # time codes: the units the day's minutes of the code support in all
     shared_id: Sequence[ChargeFacts] = ()  # other patients' lines with this charge id
-    gaps: list[Gap] = field(default_factory=list)  # what the checks found on the charge
+    gaps: Sequence[Gap] = ()  # what the checks found on the charge
 
     @property
     def rule(self) -> CodeRule | None:

@@ -148,7 +148,7 @@ class Session:
     start: dt.time | None = None
     end: dt.time | None = None
     charges: list[Charge] = field(default_factory=list)
-    attendance: dict[str, list[Attendance]] = field(default_factory=lambda: defaultdict(list))  # by patient id
+    attendance: dict[str, tuple[Attendance, ...]] = field(default_factory=dict)  # by patient id
     sheets: list[SigninSheet] = field(default_factory=list)
     scheduled_hours: bool = False  # start and end come from the charge export
     _shown: tuple[tuple, str] | None = field(default=None, init=False, repr=False, compare=False)
@@ -209,7 +209,7 @@ class SessionIndex:
         key = group_key(label)
         if key in self._by_key:
             return self._by_key[key]
-        near = [self._keys[i] for i in sorted(self._key_words.near(key.split()))]
+        near = [self._keys[i] for i in sorted(self._key_words.near(key.split(), lambda i: self._keys[i].split()))]
         hit = process.extractOne(key, near, scorer=fuzz.ratio, score_cutoff=_FUZZY)
         return self._by_key[hit[0]] if hit else []
 
@@ -275,7 +275,7 @@ class SessionIndex:
     def add_attendance(self, row: Attendance) -> Session:
         session = self.find(row.session, row.time_in, row.patient_id, scheduled_only=True) or \
             self.find(row.session, row.time_in, row.patient_id) or self._new(row.session, None, None)
-        session.attendance[row.patient_id].append(row)
+        session.attendance[row.patient_id] = (*session.attendance.get(row.patient_id, ()), row)
         return session
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import lru_cache
 
 from attendbot.reconcile.policy import CodeRule
 
@@ -29,7 +30,13 @@ def attended_interval(ins: Iterable[dt.time | None], outs: Iterable[dt.time | No
         first = max(first, _m(start))
     if end is not None:
         last = min(last, _m(end))
-    return first, max(first, last)
+    return _interval(first, max(first, last))
+
+
+@lru_cache(maxsize=4096)
+def _interval(first: int, last: int) -> Interval:
+    """One tuple for each stretch: a large day has a million patients in a few hundred of them."""
+    return first, last
 
 
 def minutes_attended(ins: Iterable[dt.time | None], outs: Iterable[dt.time | None],
