@@ -4,7 +4,6 @@ tablet (the digital PDF reader) and signed on paper then scanned (the scan reade
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -36,7 +36,7 @@ from fpdf import FPDF
 
 from attendbot.mark import (CORNER, CORNER_INSET, CORNER_MIDDLES, COLUMNS, FACILITATOR_LINE_W, FACILITATOR_LINE_X,
                             FOOTER_GAP, HEADER_STEP, HEADER_TOP, HEADER_VALUE_WIDTH, HEADER_VALUE_X, LAYOUT, MARGIN,
-                            PAGE_H, PAGE_W, QR_LEFT, QR_SIZE, QR_TOP, ROW_H, ROWS_PER_PAGE, SPARE_ROWS, TITLE_SIZE,
+                            PAGE_H, QR_LEFT, QR_SIZE, QR_TOP, ROW_H, ROWS_PER_PAGE, SPARE_ROWS, TITLE_SIZE,
                             RosterMark, name_check)
 
 _FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
