@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import TypeVar
 
@@ -37,8 +37,7 @@ def _match_lines(session: Session, day_names: Roster | NameIndex) -> SessionFact
     if session.sheet is None:
         return facts
     local = roster([(c.patient_id, c.patient_name) for c in session.charges]
-                   + [(pid, r.patient_name) for pid, rows in session.attendance.items() for r in rows
-                      if r.patient_name])
+                   + [(r.patient_id, r.patient_name) for r in session.attendance if r.patient_name])
     for line in session.sheet.lines:
         match = local.match(line.printed_name)
         if match.key is None and not match.ambiguous:
@@ -51,7 +50,7 @@ def _match_lines(session: Session, day_names: Roster | NameIndex) -> SessionFact
 
 def _attendees(session: Session, facts: SessionFacts) -> set[str]:
     """Patient ids who attended, plus one placeholder per signed line matching nobody."""
-    people = {pid for pid, rows in session.attendance.items() if any(r.status is Status.PRESENT for r in rows)}
+    people = {r.patient_id for r in session.attendance if r.status is Status.PRESENT}
     if session.sheet is not None:
         for line in session.sheet.lines:
             if line.signed:
@@ -65,11 +64,6 @@ def _let_go(facts: list[ChargeFacts]) -> None:
     than when the cycle collector next runs (on a large day, the next hundreds of megabytes)."""
     for f in facts:
         f.day, f.code_day, f.shared_id = None, (), ()
-
-
-def _ehr_row(rows: Sequence[Attendance]) -> Attendance | None:
-    """A patient's row for the session; a present row wins over an absence."""
-    return next((r for r in rows if r.status is Status.PRESENT), rows[0] if rows else None)
 
 
 def _times(line: SigninLine | None, ehr: Attendance | None) -> tuple[tuple, tuple]:
@@ -160,19 +154,21 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 pid = sfacts.line_matches.get(line.evidence)
                 if pid and (pid not in line_of or line.signed):
                     line_of[pid] = line
-        people = dict.fromkeys([c.patient_id for c in session.charges] + list(session.attendance) + list(line_of))
+        ehr_of = session.ehr_rows()
+        people = dict.fromkeys([c.patient_id for c in session.charges] + list(ehr_of) + list(line_of))
         where: dict[str, tuple] = {}
         stretches: dict[Interval | None, tuple[Session, Interval | None]] = {}  # one tuple a stretch of the session
         for pid in people:
             line = line_of.get(pid)
-            ehr = _ehr_row(session.attendance.get(pid, ()))
+            ehr = ehr_of.get(pid)
             span = attended_interval(*_times(line, ehr), session.start, session.end)
             where[pid] = (line, ehr, span)
             if (ehr is not None and ehr.status is Status.PRESENT) or (line is not None and line.signed):
                 stretch = stretches.get(span)
                 if stretch is None:
                     stretch = stretches[span] = (session, span)
-                patient_day(pid).attended.append(stretch)
+                pday = patient_day(pid)
+                pday.attended = (*pday.attended, stretch)
         session_minutes: list[int] = []
         for charge in session.charges:
             policy = policy_for(charge.payer, charge.code)
@@ -208,7 +204,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     repeated: dict[str, list[ChargeFacts]] = defaultdict(list)  # charge id -> its lines, where there are two
     for facts in in_order:
         facts.day = patient_day(facts.charge.patient_id)
-        facts.day.charges.append(facts)
+        facts.day.charges = (*facts.day.charges, facts)
         first = first_of.setdefault(facts.charge.charge_id, facts)
         if first is not facts:
             same = repeated[facts.charge.charge_id]
@@ -227,7 +223,10 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         sfacts.covered = covered
         for rule_fn in SESSION_RULES:
             gaps.extend(rule_fn(sfacts))
-    del covered
+    # the sessions a reader's doubt is about (the rest of the day's session facts let go)
+    owned = [(problem, next((sf for sf in session_facts if sf.shows(problem.evidence)), None)
+              if problem.gap == GapCode.SCAN_UNCERTAIN else None) for problem in problems]
+    del session_facts, covered
 
     for facts in in_order:  # a list of gaps only for a charge that has some: most have none
         found = [gap for rule_fn in CHARGE_RULES for gap in rule_fn(facts)]
@@ -239,9 +238,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 owner.gaps = [*owner.gaps, gap]
 
     day_problems = []  # reader problems no session owns: day-level gaps (the billing summary)
-    for problem in problems:
-        sfacts = next((sf for sf in session_facts if sf.shows(problem.evidence)), None) \
-            if problem.gap == GapCode.SCAN_UNCERTAIN else None
+    for problem, sfacts in owned:
         if sfacts is None:
             day_problems.append(problem)
             continue
@@ -251,7 +248,6 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 gaps.append(gap)
             else:
                 owner.gaps = [*owner.gaps, gap]
-    del session_facts
 
     across = across_days.check(day, in_order, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:

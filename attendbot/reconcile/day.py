@@ -86,7 +86,7 @@ def _judge_one(f: ChargeFacts, day: PatientDay) -> None:
 
 def _judge_time_code(lines: list[ChargeFacts]) -> None:
     """One patient's lines of one time code on one day: minutes added up, then rounded once."""
-    attended = [f for f in lines if f.attended]
+    attended = tuple(f for f in lines if f.attended)
     for f in lines:
         f.minutes = f.session_minutes
         if not f.attended:

@@ -35,8 +35,8 @@ class PatientDay:
     charges of the day in export order."""
 
     patient_id: str
-    attended: list[tuple[Session, Interval | None]] = field(default_factory=list)
-    charges: list[ChargeFacts] = field(default_factory=list)
+    attended: tuple[tuple[Session, Interval | None], ...] = ()  # tuples: a large day has a million of them
+    charges: tuple[ChargeFacts, ...] = ()
 
     @property
     def minutes(self) -> int | None:
@@ -515,14 +515,13 @@ def unbilled_attendance(s: SessionFacts) -> Iterator[Gap]:
             pid = s.line_matches.get(line.evidence)
             if pid and line.signed:
                 signed_by.setdefault(pid, line)
-    present = {pid: rows for pid, rows in s.session.attendance.items()
-               if any(r.status is Status.PRESENT for r in rows)}
+    present = {pid: row for pid, row in s.session.ehr_rows().items() if row.status is Status.PRESENT}
     for pid in sorted(pid for pid in signed_by.keys() | present.keys() if pid not in charged and pid not in s.covered):
         line = signed_by.get(pid)
         if line is not None:
             evidence, what = line.evidence, f"line {line_ref(line)} of the sheet signed"
         else:
-            evidence, what = present[pid][0].evidence, "marked present in the EHR"
+            evidence, what = present[pid].evidence, "marked present in the EHR"
         yield s.gap(G.UNBILLED_ATTENDANCE, evidence, patient_id=pid, line=line, how=what)
 
 

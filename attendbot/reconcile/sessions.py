@@ -148,7 +148,7 @@ class Session:
     start: dt.time | None = None
     end: dt.time | None = None
     charges: list[Charge] = field(default_factory=list)
-    attendance: dict[str, tuple[Attendance, ...]] = field(default_factory=dict)  # by patient id
+    attendance: list[Attendance] = field(default_factory=list)  # the EHR's rows, in export order
     sheets: list[SigninSheet] = field(default_factory=list)
     scheduled_hours: bool = False  # start and end come from the charge export
     _shown: tuple[tuple, str] | None = field(default=None, init=False, repr=False, compare=False)
@@ -157,13 +157,23 @@ class Session:
     def sheet(self) -> SigninSheet | None:
         return self.sheets[-1] if self.sheets else None
 
+    def ehr_rows(self) -> dict[str, Attendance]:
+        """Each patient's EHR row for the session: a present row wins over an absence, else their
+        first. Made when asked, so a large day holds no per-patient index of its rows."""
+        rows: dict[str, Attendance] = {}
+        for row in self.attendance:
+            held = rows.get(row.patient_id)
+            if held is None or (row.status is Status.PRESENT and held.status is not Status.PRESENT):
+                rows[row.patient_id] = row
+        return rows
+
     def who(self) -> Facilitator:
         """Who ran the session, and how the sources disagree (:func:`resolve_facilitator`)."""
         patients = [c.patient_name for c in self.charges]
-        patients += [a.patient_name for rows in self.attendance.values() for a in rows if a.patient_name]
+        patients += [a.patient_name for a in self.attendance if a.patient_name]
         patients += [ln.printed_name for ln in self.sheet.lines] if self.sheet else []
         return resolve_facilitator(self.sheet.facilitator if self.sheet else None,
-                                   [a.facilitator for rows in self.attendance.values() for a in rows],
+                                   [a.facilitator for a in self.attendance],
                                    [c.provider for c in self.charges], patients)
 
     @property
@@ -262,7 +272,7 @@ class SessionIndex:
         for session in self.sessions:
             if session.scheduled_hours or not session.sheets:
                 continue
-            rows = [r for rs in session.attendance.values() for r in rs if r.status is Status.PRESENT]
+            rows = [r for r in session.attendance if r.status is Status.PRESENT]
             ins = [r.time_in for r in rows if r.time_in is not None]
             outs = [r.time_out for r in rows if r.time_out is not None]
             if not ins or not outs:
@@ -275,7 +285,7 @@ class SessionIndex:
     def add_attendance(self, row: Attendance) -> Session:
         session = self.find(row.session, row.time_in, row.patient_id, scheduled_only=True) or \
             self.find(row.session, row.time_in, row.patient_id) or self._new(row.session, None, None)
-        session.attendance[row.patient_id] = (*session.attendance.get(row.patient_id, ()), row)
+        session.attendance.append(row)
         return session
 
 
