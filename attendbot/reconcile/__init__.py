@@ -215,6 +215,9 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             for f in same:
                 f.shared_id = [o for o in same if o.charge.patient_id != f.charge.patient_id]
     judge(days)
+    attended = across_days.patient_days(days.values())
+    for pday in days.values():
+        pday.attended = ()  # judged and summed up: a large day's million of them go now
 
     covered = frozenset(f.charge.patient_id for f in in_order
                         if f.rule is not None and f.rule.unit == "day" and f.attendance_required
@@ -249,7 +252,7 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
             else:
                 owner.gaps = [*owner.gaps, gap]
 
-    across = across_days.check(day, in_order, summaries, history, policy_for)
+    across = across_days.check(day, in_order, attended, summaries, history, policy_for)
     for owner, gap in across.charge_gaps:
         owner.gaps = [*owner.gaps, gap]
     across.charge_gaps.clear()

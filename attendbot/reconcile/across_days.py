@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from attendbot.calendar import business_days_before
@@ -34,6 +34,7 @@ from attendbot.codes import Disposition, GapCode as G, disposition_of
 from attendbot.messages import gap_facts, gap_message
 from attendbot.model import Authorization, AuthStatus, ChargeResult, Gap, PatientDay, SessionSummary
 from attendbot.reconcile.policy import PolicyFor
+from attendbot.reconcile import rules
 from attendbot.reconcile.rules import ChargeFacts
 from attendbot.reconcile.sessions import Session
 from attendbot.reconcile.units import Interval, union_minutes
@@ -78,17 +79,18 @@ class Found:
     program_minutes: int | None = None
 
 
-def check(day: dt.date, facts: Sequence[ChargeFacts], sessions: Sequence[SessionSummary],
-          history: History | None, policy_for: PolicyFor) -> Found:
+def check(day: dt.date, facts: Sequence[ChargeFacts], attended: tuple[PatientDay, ...],
+          sessions: Sequence[SessionSummary], history: History | None, policy_for: PolicyFor) -> Found:
     """Every check across days for one day.
 
     Args:
         facts: one :class:`ChargeFacts` per charge of the day, with the gaps the day's own rules
             found on it (a voided charge bills nothing).
+        attended: each charged patient's attendance of the day (:func:`patient_days`).
         sessions: the day's sessions, for how long the program's day ran.
         history: the ledger's other days; None runs only what the day alone gives (its attendance).
     """
-    found = Found(patient_days=patient_days(facts), program_minutes=program_minutes(sessions))
+    found = Found(patient_days=attended, program_minutes=program_minutes(sessions))
     if history is None:
         return found
     voided = {id(f.charge) for f in facts if disposition_of(g.code for g in f.gaps) == Disposition.VOID}
@@ -308,20 +310,17 @@ def _span(session: Session, span: Interval | None) -> Interval | None:
     return None
 
 
-def patient_days(facts: Sequence[ChargeFacts]) -> tuple[PatientDay, ...]:
+def patient_days(days: Iterable[rules.PatientDay]) -> tuple[PatientDay, ...]:
     """Each charged patient's attendance of the day, from the patient-day reconcile built
     (:class:`attendbot.reconcile.rules.PatientDay`): every session they attended — EHR present
     or a signed line, charged or not, so a per diem charged once for two groups counts both —
     time in two at once counted once. A code billed without the patient is no attendance."""
-    out: dict[str, PatientDay] = {}
-    for f in facts:
-        pid = f.charge.patient_id
-        if pid in out:
-            continue
-        attended = f.day.attended if f.day is not None else []
-        spans = [s for s in (_span(session, span) for session, span in attended) if s is not None]
-        out[pid] = PatientDay(pid, union_minutes(spans), bool(attended))
-    return tuple(out[pid] for pid in sorted(out))
+    charged = sorted((d for d in days if d.charges), key=lambda d: d.patient_id)
+    return tuple(PatientDay(d.patient_id, union_minutes(_spans(d.attended)), bool(d.attended)) for d in charged)
+
+
+def _spans(attended: Iterable[tuple[Session, Interval | None]]) -> Iterator[Interval]:
+    return (s for s in (_span(session, span) for session, span in attended) if s is not None)
 
 
 def program_minutes(sessions: Sequence[SessionSummary]) -> int | None:
