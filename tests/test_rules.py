@@ -32,8 +32,8 @@ from attendbot.model import (
 )
 from attendbot.reconcile import reconcile
 
-from builders import (BAD_NPI, BLUE, BOOK, DAY, MEDICAID, NPI, PEOPLE, SELF_PAY, SHEET_FILE, UNKNOWN, book, charge,
-                      ehr, line, sheet, t)
+from builders import (BAD_NPI, BLUE, BOOK, DAY, EHR_FILE, MEDICAID, NPI, PEOPLE, SELF_PAY, SHEET_FILE, UNKNOWN, book,
+                      charge, ehr, line, sheet, t)
 
 G = GapCode
 D = Disposition
@@ -755,6 +755,17 @@ def test_signed_and_present_patient_without_a_charge_is_unbilled_attendance():
     assert "Morning Process Group" in gap.session
     assert gap.owner == "billing"
     assert by_id(result, "C-1").disposition is D.READY
+
+
+def test_unbilled_attendance_points_at_the_ehr_row_marking_the_patient_present():
+    """Two EHR rows for one uncharged patient, an absence then a presence: the gap says "marked
+    present in the EHR", so it names the present row, not the first."""
+    absent = dataclasses.replace(ehr(pid="M-101", status=Status.NO_SHOW), evidence=Evidence(EHR_FILE, row=3))
+    present = dataclasses.replace(ehr(pid="M-101"), evidence=Evidence(EHR_FILE, row=7))
+    result = reconcile(DAY, [charge()], [ehr(), absent, present], [sheet(line())], BOOK.policy_for)
+    [gap] = [g for g in result.gaps if g.code is G.UNBILLED_ATTENDANCE]
+    assert (gap.patient_id, gap.evidence) == ("M-101", Evidence(EHR_FILE, row=7))
+    assert "marked present in the EHR" in gap.message
 
 
 def test_charged_attendee_is_not_unbilled_attendance():

@@ -33,8 +33,8 @@ from attendbot.calendar import business_days_before
 from attendbot.codes import Disposition, GapCode as G, disposition_of
 from attendbot.messages import gap_facts, gap_message
 from attendbot.model import Authorization, AuthStatus, ChargeResult, Gap, PatientDay, SessionSummary
-from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile import rules
+from attendbot.reconcile.policy import PolicyFor
 from attendbot.reconcile.rules import ChargeFacts
 from attendbot.reconcile.sessions import Session
 from attendbot.reconcile.units import Interval, union_minutes
