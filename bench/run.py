@@ -24,7 +24,7 @@ engine    bench/engine.py: reconcile() of 100,000 and 1,000,000 charges; targets
           peak RSS of the 1M run <= 2 GB.
 
 Exit status 1 when a target is missed. --quick: small sizes and 2 rounds (a smoke run whose figures
-are not comparable with the targets). --record appends the figures to bench/RESULTS.md.
+are not comparable with the targets). --record adds the figures to bench/RESULTS.md, newest first.
 """
 
 from __future__ import annotations
@@ -193,12 +193,15 @@ def machine() -> str:
 
 
 def write_record(quick: bool) -> None:
-    lines = [f"\n## {dt.datetime.now():%Y-%m-%d %H:%M} — `bench/run.py`{' --quick' if quick else ''}\n",
+    """The figures as a new entry at the top of bench/RESULTS.md (newest first, as its entries are)."""
+    lines = [f"## {dt.datetime.now():%Y-%m-%d %H:%M} — `bench/run.py`{' --quick' if quick else ''}\n",
              f"{machine()}\n", "| measurement | median | target | met |", "|---|---|---|---|"]
     lines += [f"| {what} | {value} | {target} | {'-' if met is None else 'yes' if met else '**no**'} |"
               for what, value, target, met in ROWS]
-    with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    results = HERE / "RESULTS.md"
+    text = results.read_text(encoding="utf-8")
+    at = text.find("\n## ") + 1  # after the file's heading and preamble
+    results.write_text(text[:at] + "\n".join(lines) + "\n\n" + text[at:], encoding="utf-8")
 
 
 def main() -> int:
@@ -206,7 +209,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 rounds: a smoke run")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the large day (default 5)")
     ap.add_argument("--only", default="large,backfill,engine", help="sections, comma-separated")
-    ap.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    ap.add_argument("--record", action="store_true", help="add the figures to bench/RESULTS.md")
     ap.add_argument("--in-process", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.in_process:
