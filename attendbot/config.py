@@ -94,9 +94,10 @@ class ProgramSection(_Section):
     @classmethod
     def _country(cls, value: str) -> str:
         if value:
-            import holidays
+            # the registry's codes, not holidays.list_supported_countries(), which imports every country
+            from holidays.registry import EntityLoader
 
-            if value.upper() not in holidays.list_supported_countries():
+            if value.upper() not in set(EntityLoader.get_country_codes()):
                 raise ValueError(f"no public-holiday calendar for country code {value!r}")
         return value.upper()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from attendbot import config
+from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
 from attendbot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +40,6 @@ def test_a_payer_that_matches_no_section_falls_back_to_the_defaults(program):
 
 def _error(program, main_extra: str = "", payers_extra: str = "", main: str | None = None,
            payers: str | None = None) -> ConfigError:
-    from attendbot.demo import ATTENDBOT_TOML, PAYERS_TOML
-
     program.write_config(main if main is not None else ATTENDBOT_TOML + main_extra,
                          payers if payers is not None else PAYERS_TOML + payers_extra)
     with pytest.raises(ConfigError) as info:
@@ -79,6 +80,24 @@ def test_a_bad_payers_file_names_the_key_and_the_problem(program, payers_extra, 
 def test_a_bad_main_file_names_the_key_and_the_problem(program, main, key, words):
     err = _error(program, main=main)
     assert err.file.endswith("attendbot.toml") and err.key == key and words in err.problem, err
+
+
+def test_a_holiday_country_code_is_checked_without_importing_every_country(program):
+    """Loading the config is on every run's path, a re-run's included: the code is looked up in
+    the holidays registry, not in ``list_supported_countries()``, which imports all 250 countries."""
+    program.write_config(ATTENDBOT_TOML.replace('holidays = "US"', 'holidays = "uk"'), PAYERS_TOML)
+    code = ("import sys\nfrom pathlib import Path\nfrom attendbot import config\n"
+            f"settings = config.load(Path({str(program.config_path)!r}), base=Path({str(program.root)!r}))\n"
+            "print(settings.program.holidays, sum(m.startswith('holidays.countries.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["UK", "0"]
+
+
+def test_the_holiday_codes_accepted_are_the_holidays_librarys_countries_and_their_aliases():
+    import holidays
+    from holidays.registry import EntityLoader
+
+    assert set(EntityLoader.get_country_codes()) == set(holidays.list_supported_countries())
 
 
 def test_a_file_that_is_not_toml_is_named(program):
