@@ -59,11 +59,11 @@ def _attendees(session: Session, facts: SessionFacts) -> set[str]:
 
 
 def _let_go(facts: list[ChargeFacts]) -> None:
-    """Undo the links between the day's facts (a charge and its patient's day, its code's other
-    lines, its charge id's other lines), so each is freed as soon as nothing else holds it rather
-    than when the cycle collector next runs (on a large day, the next hundreds of megabytes)."""
+    """Undo the links between the day's facts (a charge and its code's other lines, its charge
+    id's other lines), so each is freed as soon as nothing else holds it rather than when the
+    cycle collector next runs (on a large day, the next hundreds of megabytes)."""
     for f in facts:
-        f.day, f.code_day, f.shared_id = None, (), ()
+        f.code_day, f.shared_id = (), ()
 
 
 def _times(line: SigninLine | None, ehr: Attendance | None) -> tuple[tuple, tuple]:
@@ -203,8 +203,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
     first_of: dict[str, ChargeFacts] = {}  # charge id -> its first line
     repeated: dict[str, list[ChargeFacts]] = defaultdict(list)  # charge id -> its lines, where there are two
     for facts in in_order:
-        facts.day = patient_day(facts.charge.patient_id)
-        facts.day.charges = (*facts.day.charges, facts)
+        pday = patient_day(facts.charge.patient_id)
+        pday.charges = (*pday.charges, facts)
         first = first_of.setdefault(facts.charge.charge_id, facts)
         if first is not facts:
             same = repeated[facts.charge.charge_id]
@@ -216,8 +216,8 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
                 f.shared_id = [o for o in same if o.charge.patient_id != f.charge.patient_id]
     judge(days)
     attended = across_days.patient_days(days.values())
-    for pday in days.values():
-        pday.attended = ()  # judged and summed up: a large day's million of them go now
+    day_gaps = [found for pday in days.values() for rule_fn in DAY_RULES for found in rule_fn(pday.charges)]
+    days.clear()  # judged, summed up and checked: a large day's million patient-days go now
 
     covered = frozenset(f.charge.patient_id for f in in_order
                         if f.rule is not None and f.rule.unit == "day" and f.attendance_required
@@ -235,10 +235,9 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         found = [gap for rule_fn in CHARGE_RULES for gap in rule_fn(facts)]
         if found:
             facts.gaps = [*facts.gaps, *found]
-    for pday in days.values():
-        for rule_fn in DAY_RULES:
-            for owner, gap in rule_fn(pday.charges):
-                owner.gaps = [*owner.gaps, gap]
+    for owner, gap in day_gaps:  # after the charge's own gaps
+        owner.gaps = [*owner.gaps, gap]
+    del day_gaps
 
     day_problems = []  # reader problems no session owns: day-level gaps (the billing summary)
     for problem, sfacts in owned:
@@ -257,7 +256,6 @@ def reconcile(day: dt.date, charges: list[Charge], attendance: list[Attendance],
         owner.gaps = [*owner.gaps, gap]
     across.charge_gaps.clear()
     _let_go(in_order)
-    days.clear()
 
     notes: list[str] = []
     if any(a.note_status is None for a in attendance) and any(

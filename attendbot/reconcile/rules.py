@@ -3,7 +3,7 @@
 Three kinds of checks, each a list below:
 
 * :data:`CHARGE_RULES` look at one charge and what the day knows about it
-  (:class:`ChargeFacts`, with the patient's whole day in :class:`PatientDay`);
+  (:class:`ChargeFacts`, its minutes and units judged over the patient's day, :class:`PatientDay`);
 * :data:`DAY_RULES` look at all of one patient's charges of the day;
 * :data:`SESSION_RULES` look at a session's sheet lines and attendees that no
   charge explains.
@@ -67,7 +67,6 @@ class ChargeFacts:
     supported_units: int | None
     session_minutes: int | None = None  # minutes in the charge's own session
     interval: Interval | None = None  # when, in the charge's own session, the patient was there
-    day: PatientDay | None = None
     supported_code: str | None = None  # the down-code the minutes support instead of the code charged
     down_rules: tuple[CodeRule, ...] = ()  # the code's down-codes for this payer, nearest first
     code_day: Sequence[ChargeFacts] = ()  # time codes: the patient's attended lines of
