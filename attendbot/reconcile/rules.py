@@ -3,7 +3,7 @@
 Three kinds of checks, each a list below:
 
 * :data:`CHARGE_RULES` look at one charge and what the day knows about it
-  (:class:`ChargeFacts`, its minutes and units judged over the patient's day, :class:`PatientDay`);
+  (:class:`ChargeFacts`, its minutes and units already judged over the patient's :class:`PatientDay`);
 * :data:`DAY_RULES` look at all of one patient's charges of the day;
 * :data:`SESSION_RULES` look at a session's sheet lines and attendees that no
   charge explains.
