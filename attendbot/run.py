@@ -278,13 +278,12 @@ def _run(settings: Settings, ledger: Ledger, run_id: int, day: dt.date, now: dt.
         events = ledger.record_results(run_id, result)
         trends = ledger.trends(trend_days(settings, ledger, day))
         path = workbook_path(settings.audit_dir, day)
-        shows = rerun.digest(result, files, settings.program.name, status, settings.carc, trends, authorizations,
-                             responses)
+        options = dict(program=settings.program.name, status=status, carc=settings.carc, trends=trends,
+                       authorizations=authorizations, responses=responses)
+        shows = rerun.digest(result, files, options)
         if shows != ledger.workbook_digest(day) or not path.is_file():  # else it already shows all of this
             try:
-                (write or write_workbook)(result, list(files), path, program=settings.program.name, status=status,
-                                          carc=settings.carc, trends=trends, authorizations=authorizations,
-                                          responses=responses)
+                (write or write_workbook)(result, list(files), path, **options)
             except OSError as exc:
                 raise _unwritten(settings.audit_dir, str(exc.strerror or exc)) from exc
             ledger.keep_workbook_digest(day, shows)

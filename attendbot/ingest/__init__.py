@@ -81,9 +81,7 @@ class Ingest:
         changing = inbox.wait_until_settled(paths, wait)
         with sandbox.Pool(self.readers, self.workers) as pool:
             reading: set[str] = set()
-            steps = [_done(FileReport(shown, "unknown", FileStatus.IGNORED,
-                                      f"still being written after waiting {wait:g} s; left for the next run",
-                                       retry=True))
+            steps = [_done(_later(shown, f"still being written after waiting {wait:g} s; left for the next run"))
                      if path in changing else self.start(path, shown, pool, reading)
                      for path, shown in zip(paths, shown_paths(paths))]
             reports.extend(step() for step in steps)  # recorded in the inbox's order
@@ -104,8 +102,7 @@ class Ingest:
         try:
             st = path.lstat()
         except OSError as exc:
-            return _done(FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror}); will retry",
-                                    retry=True))
+            return _done(_unopened(shown, exc))
         if not stat.S_ISREG(st.st_mode):  # swapped for a link or a pipe since the inbox was listed
             return _done(FileReport(shown, "unknown", "ignored", inbox.LINK if stat.S_ISLNK(st.st_mode)
                                     else "not a regular file: it is never opened"))
@@ -129,8 +126,7 @@ class Ingest:
             reason = exc.reason
             return lambda: self._quarantine(path, name, shown, _unhashed_key(name, st), "unknown", reason)
         except OSError as exc:
-            return _done(FileReport(shown, "unknown", "ignored",
-                                    f"could not be opened ({exc.strerror or exc}); will retry", retry=True))
+            return _done(_unopened(shown, exc))
         finally:
             src.close()
 
@@ -151,13 +147,10 @@ class Ingest:
         try:
             outcome = pool.outcome(job)
         except OSError as exc:  # no process could be started to read it
-            return FileReport(shown, "unknown", "ignored", f"could not be opened ({exc.strerror or exc}); will retry",
-                              retry=True)
+            return _unopened(shown, exc)
         if outcome.status == "retry" or (outcome.sha256 and outcome.sha256 != sha256):
-            return FileReport(shown, "unknown", "ignored",
-                              outcome.reason if outcome.status == "retry"
-                              else "changed while it was being read (still being written?); left for the next run",
-                              retry=True)
+            return _later(shown, outcome.reason if outcome.status == "retry"
+                          else "changed while it was being read (still being written?); left for the next run")
         if outcome.status == "ignored":
             report = FileReport(shown, "unknown", "ignored", outcome.reason, sha256)
             if not (known and known["status"] == "ignored" and known["detail"] == report.detail):
@@ -203,6 +196,15 @@ class Ingest:
 
 def _done(report: FileReport) -> Callable[[], FileReport]:
     return lambda: report
+
+
+def _later(shown: str, reason: str) -> FileReport:
+    """A file left for the next run to try again (nothing is recorded of it)."""
+    return FileReport(shown, "unknown", FileStatus.IGNORED, reason, retry=True)
+
+
+def _unopened(shown: str, exc: OSError) -> FileReport:
+    return _later(shown, f"could not be opened ({exc.strerror or exc}); will retry")
 
 
 def _unhashed_key(name: str, st: os.stat_result) -> str:
