@@ -86,6 +86,46 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next_run_as_if_never_inte
     assert final_state(root) == reference["state"]
 
 
+# A kill at each step of quarantining the demo's blank scan: its note written, then its ledger
+# row, then the move. The run's own process kills itself there (SIGKILL: no clean-up runs).
+KILL_AT = {
+    "after the note": "attendbot.ledger.Ledger.record_file",
+    "after the ledger row": "attendbot.ingest.inbox.Slot.move",
+}
+KILLED_RUN = """
+import os, signal, sys
+from pydoc import locate
+owner, _, attr = sys.argv[1].rpartition(".")
+cls, real = locate(owner), getattr(locate(owner), attr)
+def kill(*args, **kwargs):
+    if attr == "move" or args[1].quarantined_to:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+setattr(cls, attr, kill)
+from attendbot.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("step", KILL_AT)
+def test_a_run_killed_while_quarantining_a_file_is_completed_by_the_next_as_if_never_interrupted(
+        tmp_path, reference, step):
+    root = tmp_path / "program"
+    root.mkdir()
+    write_program(root)
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, KILL_AT[step], "run", "--date", DAY.isoformat(),
+                             "--json"], cwd=root, env=env, capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (root / "quarantine" / str(DAY) / "Scan_0042.pdf.why.txt").exists()
+    assert (root / "inbox" / str(DAY) / "Scan_0042.pdf").exists()
+    again = run_cli(root)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert json.loads(out) == reference["json"]
+    assert final_state(root) == reference["state"]
+
+
 @pytest.fixture
 def demo_root(tmp_path, monkeypatch):
     root = tmp_path / "program"

@@ -8,11 +8,13 @@ Every test works on real files and a real SQLite ledger it makes itself.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +169,30 @@ def test_a_link_planted_where_a_quarantine_note_goes_is_never_written_through(pr
     assert (folder / "bad.3.csv").is_file() and not (folder / "bad.3.csv").is_symlink()
     assert "bad.csv was moved here" in (folder / "bad.3.csv.why.txt").read_text()
     assert all((folder / name).is_symlink() for name in ("bad.csv.why.txt", "bad.1.csv", "bad.2.csv.why.txt"))
+
+
+def test_a_note_left_by_a_cut_short_quarantine_is_taken_again_only_for_the_same_file(program):
+    """A note with no file beside it is reused only when its ledger key is this file's; another
+    file's note and a pipe under a note's name are left as they are (and never waited on)."""
+    folder = program.quarantine / DAY.isoformat()
+    folder.mkdir(parents=True)
+    others = "other.csv was moved here ...\n\nLedger key: " + "0" * 64 + "\n"
+    (folder / "bad.csv.why.txt").write_text(others)
+    os.mkfifo(folder / "bad.1.csv.why.txt")
+    (folder / "bad.2.csv.why.txt").write_text("bad.csv was moved here ...\n\nLedger key: "
+                                              + hashlib.sha256(b"").hexdigest() + "\n")
+    good_charges(program)
+    (program.inbox / "bad.csv").write_bytes(b"")
+
+    outcome = program.run()
+
+    assert reports(outcome)["bad.csv"].quarantined_to.endswith("quarantine/2026-11-24/bad.2.csv")
+    assert sorted(p.name for p in folder.iterdir()) == ["bad.1.csv.why.txt", "bad.2.csv", "bad.2.csv.why.txt",
+                                                       "bad.csv.why.txt"]
+    assert (folder / "bad.csv.why.txt").read_text() == others
+    assert stat.S_ISFIFO((folder / "bad.1.csv.why.txt").lstat().st_mode)
+    note = (folder / "bad.2.csv.why.txt").read_text()
+    assert "could not be read" in note and note.endswith(f"Ledger key: {hashlib.sha256(b'').hexdigest()}\n")
 
 
 def test_a_named_pipe_in_the_inbox_is_listed_ignored_and_the_run_never_blocks_on_it(tmp_path):

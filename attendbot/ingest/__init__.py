@@ -174,7 +174,7 @@ class Ingest:
         folder that is a link (or cannot be written) leaves the file where it is, said so."""
         reason = clean(reason)
         try:
-            slot = inbox.reserve(path, self.settings.inbox, self.day, reason)
+            slot = inbox.reserve(path, self.settings.inbox, self.day, reason, sha256)
         except OSError as exc:
             where = shown_path(Path(exc.filename)) if exc.filename else "the quarantine folder"
             report = FileReport(shown, kind, "unreadable",

@@ -223,9 +223,13 @@ class Slot:
             self.dir_fd = None
 
 
-def reserve(path: Path, inbox: Path, day: dt.date, reason: str) -> Slot:
+def reserve(path: Path, inbox: Path, day: dt.date, reason: str, key: str) -> Slot:
     """Open ``quarantine/<day>/`` without following links, pick a free name for ``path`` (never
     over another file, a note or a planted link) and write its ``.why.txt`` note there.
+
+    ``key`` is the file's ledger key (its SHA-256), the note's last line. A note of the same key
+    with no file beside it is a quarantine a kill cut short (after the note, before the move):
+    its name is taken again, so the file lands where the first run meant it to.
 
     Raises:
         OSError: the quarantine folder is a symbolic link or not a folder, or cannot be
@@ -240,11 +244,17 @@ def reserve(path: Path, inbox: Path, day: dt.date, reason: str) -> Slot:
         while True:
             name = path.name if n == 0 else f"{path.stem}.{n}{path.suffix}"
             n += 1
-            if _exists(name, dir_fd, folder) or _exists(name + ".why.txt", dir_fd, folder):
+            if _exists(name, dir_fd, folder):
                 continue
+            note, text = name + ".why.txt", _note(path, reason, key)
             try:
-                _write_note(name + ".why.txt", dir_fd, folder, _note(path, reason))
-            except FileExistsError:  # taken in the meantime (or a link planted): the next name
+                if not _exists(note, dir_fd, folder):
+                    _write_note(note, dir_fd, folder, text)
+                elif _read_note(note, dir_fd, folder).endswith(_key_line(key)):  # this file's, cut short
+                    _write_note(note, dir_fd, folder, text, again=True)
+                else:
+                    continue
+            except (FileExistsError, _NotANote):  # taken meanwhile, or a link planted: the next name
                 continue
             return Slot(folder, dir_fd, name)
     except BaseException:
@@ -253,10 +263,15 @@ def reserve(path: Path, inbox: Path, day: dt.date, reason: str) -> Slot:
         raise
 
 
-def _note(path: Path, reason: str) -> str:
+def _note(path: Path, reason: str, key: str) -> str:
     return (f"{one_line(path.name, '?')} was moved here from {one_line(path.parent, '?')} on "
             f"{dt.datetime.now().isoformat(timespec='seconds')} because it could not be read:\n"
-            f"{one_line(reason)}\n\nFix or re-export the file and drop it into the inbox again.\n")
+            f"{one_line(reason)}\n\nFix or re-export the file and drop it into the inbox again.\n"
+            f"{_key_line(key)}")
+
+
+def _key_line(key: str) -> str:
+    return f"\nLedger key: {key}\n"
 
 
 def _open_folders(folder: Path) -> int:
@@ -308,11 +323,33 @@ def _exists(name: str, dir_fd: int | None, folder: Path | None = None) -> bool:
     return True
 
 
-def _write_note(name: str, dir_fd: int | None, folder: Path, text: str) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
-    fd = os.open(name, flags, 0o600, dir_fd=dir_fd) if dir_fd is not None else os.open(folder / name, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+class _NotANote(OSError):
+    """What stands under a note's name is not a regular file (a link, a pipe): never touched."""
+
+
+def _write_note(name: str, dir_fd: int | None, folder: Path, text: str, again: bool = False) -> None:
+    """Create the note where nothing exists yet, or (``again``) rewrite a note of our own."""
+    flags = os.O_WRONLY | _NOFOLLOW | (os.O_TRUNC | _NONBLOCK if again else os.O_CREAT | os.O_EXCL)
+    with os.fdopen(_open_note(name, dir_fd, folder, flags), "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def _read_note(name: str, dir_fd: int | None, folder: Path) -> str:
+    with os.fdopen(_open_note(name, dir_fd, folder, os.O_RDONLY | _NOFOLLOW | _NONBLOCK), "rb") as f:
+        return f.read(64 * 1024).decode("utf-8", "replace")
+
+
+def _open_note(name: str, dir_fd: int | None, folder: Path, flags: int) -> int:
+    try:
+        fd = os.open(name, flags, 0o600, dir_fd=dir_fd) if dir_fd is not None else os.open(folder / name, flags, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a link (never followed), a pipe (never waited on)
+            raise _NotANote(exc.errno, exc.strerror, name) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _NotANote(errno.EINVAL, "not a regular file", name)
+    return fd
 
 
 def _chmod_regular(name: str, dir_fd: int | None) -> None:
