@@ -1,3 +1,3 @@
-from attendbot.cli import main
+from attendbot.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -122,6 +122,23 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(previous_umask)
 
 
+def entry() -> None:
+    """The console script and ``python -m attendbot``: :func:`main`, then the process ends at once.
+
+    Every command has closed, committed and reaped all it opened before :func:`main` returns, so
+    the interpreter's teardown (freeing each object and module one by one, 0.3–0.5 s after a large
+    day's run: a tenth of it) does nothing anyone needs. The log and the console are flushed first.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, a closed stream: nothing more to say
+            pass
+    os._exit(code)
+
+
 def _unexpected(exc: Exception) -> str:
     """One line for an error no step turned into an AttendbotError (a full disk under the ledger at
     a commit, a folder that cannot be read), cleaned of secrets and control characters."""

@@ -131,3 +131,29 @@ def test_the_console_script_runs_the_demo(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "audit workbook" in proc.stdout
+
+
+ENDS_AT_ONCE = """
+import atexit, sys
+marker = sys.argv.pop(1)
+atexit.register(lambda: open(marker, "w").close())  # would run in the interpreter's teardown
+from attendbot.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("argv, code", [(["run", "--date", DAY.isoformat(), "--json"], 0),
+                                        (["run", "--config", "missing.toml"], 2)])
+def test_the_command_ends_without_the_interpreters_teardown_once_all_it_said_is_out(tmp_path, argv, code):
+    from attendbot.demo import write_program
+
+    write_program(tmp_path)
+    marker = tmp_path / "teardown-ran"
+    proc = subprocess.run([sys.executable, "-c", ENDS_AT_ONCE, str(marker), *argv], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    assert not marker.exists()
+    if code == 0:
+        assert len(json.loads(proc.stdout)["charges"]) == 22  # every byte of the JSON, flushed
+    else:
+        assert proc.stderr.startswith("attendbot: configuration error:") and proc.stderr.endswith("\n")
