@@ -11,8 +11,9 @@ that cannot be listed or one nested deeper than a day folder is never opened,
 followed, moved or deleted: :func:`scan` lists it with its reason and the run
 reports it ``ignored``. The quarantine never writes through a symbolic link: its
 folders are opened without following links, a note is created only where nothing
-exists yet (``O_CREAT | O_EXCL | O_NOFOLLOW``), and the file is renamed into the
-folder it opened.
+exists yet (``O_CREAT | O_EXCL | O_NOFOLLOW``) or rewritten where a run was killed
+before moving its file (a regular file ending with that file's ledger key, opened
+``O_NOFOLLOW``), and the file is renamed into the folder it opened.
 """
 
 from __future__ import annotations
