@@ -200,7 +200,7 @@ def write_record(quick: bool) -> None:
               for what, value, target, met in ROWS]
     results = HERE / "RESULTS.md"
     text = results.read_text(encoding="utf-8")
-    at = text.find("\n## ") + 1  # after the file's heading and preamble
+    at = text.find("\n## ") + 1 or len(text)  # after the file's heading and preamble (the end: no entry yet)
     results.write_text(text[:at] + "\n".join(lines) + "\n\n" + text[at:], encoding="utf-8")
 
 

@@ -241,13 +241,13 @@ def reserve(path: Path, inbox: Path, day: dt.date, reason: str, key: str) -> Slo
     try:
         if dir_fd is None:
             _check_folders(folder)
-        n = 0
+        text, n = _note(path, reason, key), 0
         while True:
             name = path.name if n == 0 else f"{path.stem}.{n}{path.suffix}"
             n += 1
             if _exists(name, dir_fd, folder):
                 continue
-            note, text = name + ".why.txt", _note(path, reason, key)
+            note = name + ".why.txt"
             try:
                 if not _exists(note, dir_fd, folder):
                     _write_note(note, dir_fd, folder, text)
